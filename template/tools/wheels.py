@@ -268,12 +268,15 @@ def summary(infos: list[WheelInfo]) -> str:
     rows = [("wheel", "tag", "size", "newest glibc symbol", "installs on")]
     for info in infos:
         baseline = min(filter(None, map(tag_glibc, info.tags)))
-        tag = "-".join([*info.path.stem.split("-")[-3:-1], "manylinux_%d_%d" % baseline])  # noqa: UP031
+        python_tags = info.path.stem.split("-")[-3:-1]
+        tag = "-".join([*python_tags, "manylinux_{}_{}".format(*baseline)])
         size = f"{info.path.stat().st_size / 1024:.0f} KiB"
-        needs = "GLIBC_%d.%d" % info.glibc if info.glibc > (0, 0) else "-"  # noqa: UP031
+        needs = "GLIBC_{}.{}".format(*info.glibc) if info.glibc > (0, 0) else "-"
         rows.append((info.path.name, tag, size, needs, distros(baseline)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -441,7 +444,7 @@ def build_with_zig(
     args: argparse.Namespace, policy: str, staging: Path, work: Path
 ) -> None:
     arch = platform.machine()
-    glibc = "%d.%d" % POLICY_GLIBC[policy]  # noqa: UP031
+    glibc = "{}.{}".format(*POLICY_GLIBC[policy])
     tools = zig_tools(f"{arch}-linux-gnu.{glibc}", work)
     env = {**os.environ, "CC": tools["cc"], "CXX": tools["c++"]}
     config = [

@@ -1,0 +1,226 @@
+"""Fast tests of the generated tools/wheels.py: commands, guards, checks and error paths."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from conftest import render, run
+
+OFFICIAL = "quay.io/pypa/manylinux_2_28_x86_64"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("wheels-unit") / "fast-stats")
+
+
+@pytest.fixture(scope="module")
+def wheels(project: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "wheels", project / "tools" / "wheels.py"
+    )
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def script(
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, str(project / "tools" / "wheels.py"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def namespace(engine: str, **extra: object) -> argparse.Namespace:
+    values = {
+        "engine": engine,
+        "python": ["3.9", "3.13"],
+        "test_requires": ["pytest>=8"],
+        "static_libstdcxx": False,
+        "engine_arg": [],
+    }
+    return argparse.Namespace(**{**values, **extra})
+
+
+def test_docker_command_line(wheels: ModuleType, project: Path) -> None:
+    cmd = wheels.container_command(
+        namespace("docker"), OFFICIAL, Path("/tmp/out"), "manylinux_2_28_x86_64"
+    )
+    assert cmd[:3] == ["docker", "run", "--rm"]
+    assert cmd[cmd.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"
+    assert f"{project}:/project:ro" in cmd
+    assert "/tmp/out:/output:rw" in cmd
+    image = cmd.index(OFFICIAL)
+    assert cmd[image + 1 : image + 3] == ["sh", "-c"]
+    assert "/opt/python/cp3*/bin/python" in cmd[image + 3]
+    assert cmd[image + 4 :] == [
+        "sh", "/project/tools/wheels.py", "inside", "--plat", "manylinux_2_28_x86_64",
+        "--python", "3.9", "3.13", "--test-requires", "pytest>=8",
+    ]  # fmt: skip
+
+
+def test_podman_command_line(wheels: ModuleType) -> None:
+    args = namespace("podman", engine_arg=["--network=none"], static_libstdcxx=True)
+    cmd = wheels.container_command(
+        args, "quay.io/pypa/manylinux2014_x86_64", Path("/o"), "manylinux2014_x86_64"
+    )
+    assert cmd[:3] == ["podman", "run", "--rm"]
+    # Rootless podman maps container root to the caller; --user would map to a subuid.
+    assert "--user" not in cmd
+    assert cmd.index("--network=none") < cmd.index("quay.io/pypa/manylinux2014_x86_64")
+    assert cmd[-1] == "--static-libstdcxx"
+    assert "manylinux2014_x86_64" in cmd
+
+
+def test_default_image_is_official(
+    wheels: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def fake_run(cmd: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(wheels.subprocess, "run", fake_run)
+    monkeypatch.setattr(wheels.platform, "machine", lambda: "aarch64")
+    args = namespace("podman", image=None)
+    wheels.build_in_container(args, "manylinux_2_34", Path("/o"))
+    assert "quay.io/pypa/manylinux_2_34_aarch64" in seen[0]
+    assert "manylinux_2_34_aarch64" in seen[0]
+
+
+@pytest.mark.parametrize(
+    ("flags", "refused"),
+    [
+        ("-static", True),
+        ("-O2 -static -fPIC", True),
+        ("-static-pie", True),
+        ("-Wl,--static", True),
+        ("-static-libstdc++ -static-libgcc", False),
+        ("-fPIC -O3", False),
+    ],
+)
+def test_static_glibc_pattern(wheels: ModuleType, flags: str, refused: bool) -> None:
+    assert bool(wheels.STATIC_GLIBC.search(flags)) is refused
+
+
+def test_static_glibc_refused_before_building(project: Path) -> None:
+    proc = script(
+        project,
+        "--supported",
+        "3.11",
+        "--backend",
+        "zig",
+        env={**os.environ, "LDFLAGS": "-static"},
+    )
+    assert proc.returncode == 1
+    assert "$LDFLAGS asks for '-static', which links glibc statically" in proc.stderr
+    assert "Backend" not in proc.stdout  # refused before choosing or building anything
+
+
+def test_static_glibc_in_cmakelists_refused(project: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "p"
+    run("cp", "-r", project, copy)
+    cmake = copy / "CMakeLists.txt"
+    cmake.write_text(cmake.read_text() + "target_link_options(_core PRIVATE -static)\n")
+    proc = script(copy, "--supported", "3.11", "--backend", "zig")
+    assert proc.returncode == 1
+    assert "CMakeLists.txt asks for '-static'" in proc.stderr
+
+
+def test_extension_without_dynamic_libc_fails_check(
+    wheels: ModuleType, tmp_path: Path
+) -> None:
+    src = tmp_path / "x.c"
+    src.write_text(
+        "#include <string.h>\nsize_t length(const char* s) { return strlen(s); }\n"
+    )
+    for name, flags in (("dynamic", []), ("nolibc", ["-nostdlib"])):
+        so = tmp_path / f"{name}.so"
+        run("gcc", "-shared", "-fPIC", *flags, "-o", so, src)
+        wheel = tmp_path / f"{name}-1.0-cp311-cp311-linux_x86_64.whl"
+        with zipfile.ZipFile(wheel, "w") as zf:
+            zf.write(so, "pkg/_core.so")
+        dynamic_libc, _ = wheels.elf_facts(wheel)
+        assert dynamic_libc is (name == "dynamic")
+
+
+def test_distro_table(wheels: ModuleType) -> None:
+    covered = wheels.distros((2, 28))
+    for release in (
+        "Debian 10+",
+        "Ubuntu 18.10+",
+        "RHEL/Alma/Rocky 8+",
+        "Fedora 29+",
+        "Amazon Linux 2023+",
+    ):
+        assert release in covered
+    assert "RHEL/Alma/Rocky 7+" in wheels.distros((2, 17))
+    assert "Amazon Linux 2+" in wheels.distros((2, 17))
+    assert (
+        "Amazon Linux 2+" not in covered
+    )  # glibc 2.26 cannot install manylinux_2_28 wheels
+
+
+def test_unsupported_python_is_refused(project: Path) -> None:
+    proc = script(project, "--supported", "3.9", "3.10", "--python", "3.8")
+    assert proc.returncode == 2
+    assert "CPython 3.8 is not supported" in proc.stderr
+
+
+def test_no_engine_and_no_zig_says_what_to_install(
+    project: Path, tmp_path: Path
+) -> None:
+    # A docker client that cannot reach an engine, as on a machine with only the CLI.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    )
+    (fake / "docker").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    # A bare venv: no ziglang in it.
+    run(sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv")
+    bare = str(tmp_path / "venv" / "bin" / "python")
+    proc = script(
+        project, "--supported", "3.11", "--engine", "docker", env=env, python=bare
+    )
+    assert proc.returncode == 1
+    assert (
+        "no working docker or podman, and zig is missing: `pip install ziglang`"
+        in proc.stderr
+    )
+
+    proc = script(
+        project,
+        "--supported",
+        "3.11",
+        "--backend",
+        "container",
+        "--engine",
+        "docker",
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert (
+        "no working container engine (docker): install and start docker or podman"
+        in proc.stderr
+    )

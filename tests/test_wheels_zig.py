@@ -1,0 +1,143 @@
+"""Slow: `nox -s wheels -- --backend zig` in a rendered project, end to end."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import render, run, tool
+
+pytestmark = pytest.mark.slow
+
+VERSIONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+CHECK = """
+import numpy as np, fast_stats as m
+x = np.linspace(-1.0, 2.0, 10_001); y = np.cos(x)
+assert "site-packages" in m.__file__, m.__file__
+assert np.allclose(m.axpy(1.5, x, y), 1.5 * x + y)
+assert abs(m.dot(x, y) - np.dot(x, y)) < 1e-9
+assert np.allclose(m.moments(x), (x.mean(), x.var()))
+print("ok", m.__file__)
+"""
+
+
+def files(root: Path) -> set[str]:
+    skip = ("wheelhouse", ".nox")
+    return {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.relative_to(root).parts[0] not in skip
+    }
+
+
+@pytest.fixture(scope="session")
+def zig_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, set[str]]:
+    for version in VERSIONS:
+        run(
+            f"python{version}", "-c", "pass"
+        )  # all must be here: .ci/run exposes pyenv's
+    root = render(tmp_path_factory.mktemp("zig") / "fast-stats")
+    before = files(root)
+    output = run(tool("nox"), "-s", "wheels", "--", "--backend", "zig", cwd=root)
+    return root, output, before
+
+
+def test_one_manylinux_2_28_wheel_per_cpython(
+    zig_run: tuple[Path, str, set[str]],
+) -> None:
+    root, output, _ = zig_run
+    assert "Backend: zig (asked for)" in output
+    wheels = sorted((root / "wheelhouse").glob("*.whl"))
+    tags = {re.search(r"-(cp3\d+)-cp3\d+-", w.name)[1] for w in wheels}  # type: ignore[index]
+    assert tags == {"cp" + v.replace(".", "") for v in VERSIONS}
+    assert len(wheels) == len(VERSIONS)
+    for wheel in wheels:
+        assert "manylinux_2_28_x86_64" in wheel.stem.split("-")[-1].split(".")
+        assert wheel.name in output  # listed in the summary table
+
+
+def test_auditwheel_verdicts(zig_run: tuple[Path, str, set[str]]) -> None:
+    root, _, _ = zig_run
+    for wheel in sorted((root / "wheelhouse").glob("*.whl")):
+        shown = run(tool("auditwheel"), "show", wheel)
+        verdict = re.search(r'platform tag:\s*"manylinux_2_(\d+)_x86_64"', shown)
+        assert verdict, shown
+        assert int(verdict[1]) <= 28, shown
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_wheel_installs_and_computes(
+    zig_run: tuple[Path, str, set[str]], version: str, tmp_path: Path
+) -> None:
+    root, output, _ = zig_run
+    tag = "cp" + version.replace(".", "")
+    (wheel,) = (root / "wheelhouse").glob(f"*-{tag}-{tag}-*.whl")
+    # The session itself ran the project's tests against each installed wheel ...
+    assert re.search(rf"--> test {re.escape(wheel.name)}\n\s+=+ \d+ passed", output)
+    # ... and here it is installed once more, away from the project, and checked against NumPy.
+    run(f"python{version}", "-m", "venv", tmp_path / "venv")
+    run(tmp_path / "venv" / "bin" / "python", "-m", "pip", "install", "-q", wheel)
+    assert "ok" in run(tmp_path / "venv" / "bin" / "python", "-c", CHECK, cwd=tmp_path)
+
+
+def test_summary_table_and_clean_tree(zig_run: tuple[Path, str, set[str]]) -> None:
+    root, output, before = zig_run
+    assert re.search(r"wheel\s+tag\s+size\s+newest glibc symbol\s+installs on", output)
+    assert "RHEL/Alma/Rocky" in output
+    assert "GLIBC_2." in output
+    assert files(root) == before  # no build/ or other litter in the source tree
+
+
+@pytest.fixture
+def project_copy(zig_run: tuple[Path, str, set[str]], tmp_path: Path) -> Path:
+    root, _, _ = zig_run
+    copy = tmp_path / "fast-stats"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("wheelhouse", ".nox"))
+    return copy
+
+
+def nox_wheels(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            tool("nox"),
+            "-s",
+            "wheels",
+            "--",
+            "--backend",
+            "zig",
+            "--python",
+            "3.11",
+            *args,
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+
+
+def test_build_failure_shows_log_and_leaves_no_wheel(project_copy: Path) -> None:
+    core = project_copy / "src" / "cpp" / "core.cpp"
+    core.write_text(core.read_text() + "\nthis is not C++;\n")
+    proc = nox_wheels(project_copy)
+    assert proc.returncode != 0
+    assert "error: build with" in proc.stdout
+    assert (
+        "this is not C++" in proc.stdout
+    )  # the compiler's own message, from the step's log
+    assert not list(project_copy.glob("wheelhouse/*.whl"))
+
+
+def test_test_failure_leaves_no_wheel(project_copy: Path) -> None:
+    (project_copy / "tests" / "test_fails.py").write_text(
+        "def test_fails():\n    assert 1 == 2\n"
+    )
+    proc = nox_wheels(project_copy)
+    assert proc.returncode != 0
+    assert "error: test fast_stats-0.1.0-cp311" in proc.stdout
+    assert "1 failed" in proc.stdout
+    assert not list(project_copy.glob("wheelhouse/*.whl"))
