@@ -1,58 +1,129 @@
-"""The core's hot loops compile to packed SIMD instructions at the baseline ISA (no -march)."""
+"""The core's kernels vectorize at every ISA level, and the per-ISA objects stay separate."""
 
 from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, run
 
-CORE = ROOT / "template" / "src" / "cpp" / "core.cpp"
-# Function (as objdump demangles it) -> packed instructions its loops must contain.
-EXPECTED = {
-    "core::axpy<float>": {"mulps", "addps"},
-    "core::axpy<double>": {"mulpd", "addpd"},
-    "core::dot<float>": {"mulps", "addps"},
-    "core::dot<double>": {"mulpd", "addpd"},
-    "core::moments<float>": {"cvtps2pd", "addpd"},
-    "core::moments<double>": {"addpd"},
-    "sum_sq_dev<float>": {"cvtps2pd", "subpd", "mulpd", "addpd"},
-    "sum_sq_dev<double>": {"subpd", "mulpd", "addpd"},
+SRC = ROOT / "template" / "src" / "cpp"
+# The per-ISA flags CMakeLists.txt.jinja gives each file (baseline: none, as in a wheel).
+FLAGS = {
+    "baseline": [],
+    "avx2": ["-mavx2", "-mfma", "-ffp-contract=fast"],
+    "avx512": ["-mavx512f", "-mavx2", "-mfma", "-ffp-contract=fast"],
+}
+# Kernel -> packed instructions its loops must contain at the baseline (SSE2) level.
+BASELINE = {
+    "axpy<float>": {"mulps", "addps"},
+    "axpy<double>": {"mulpd", "addpd"},
+    "dot<float>": {"mulps", "addps"},
+    "dot<double>": {"mulpd", "addpd"},
+    "moments<float>": {"cvtps2pd", "subpd", "mulpd", "addpd"},
+    "moments<double>": {"subpd", "mulpd", "addpd"},
 }
 
 
-@pytest.fixture(scope="module")
-def disassembly(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+def compile_isa(isa: str, out: Path) -> Path:
     compiler = shutil.which("g++")
     assert compiler, "g++ is required (.ci/run installs it)"
-    obj = tmp_path_factory.mktemp("vec") / "core.o"
-    # The flags of a CMake Release build of the wheel: no -march, so x86-64's SSE2 baseline.
-    run(compiler, "-std=c++17", "-O3", "-DNDEBUG", "-fPIC", "-c", CORE, "-o", obj)
-    functions: dict[str, set[str]] = {}
-    current: set[str] = set()
+    obj = out / f"core_{isa}.o"
+    # As a CMake Release build compiles them: -O3, no -march, plus the file's own ISA flags.
+    run(
+        compiler,
+        "-std=c++17",
+        "-O3",
+        "-DNDEBUG",
+        "-fPIC",
+        *FLAGS[isa],
+        "-c",
+        SRC / f"core_{isa}.cpp",
+        "-o",
+        obj,
+    )
+    return obj
+
+
+def disassemble(obj: Path) -> dict[str, tuple[set[str], str]]:
+    """Function -> (mnemonics, whole listing), for each function in the object file."""
+    functions: dict[str, tuple[set[str], str]] = {}
+    name = ""
     for line in run("objdump", "-d", "--no-show-raw-insn", "-C", obj).splitlines():
         header = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
         if header:
-            current = functions.setdefault(header.group(1), set())
-        elif "\t" in line:
-            current.add(line.split("\t")[1].split()[0])
+            name = header.group(1)
+            functions[name] = (set(), "")
+        elif "\t" in line and name:
+            ops, text = functions[name]
+            ops.add(line.split("\t")[1].split()[0])
+            functions[name] = (ops, text + line + "\n")
     return functions
 
 
-@pytest.mark.parametrize("function", EXPECTED)
-def test_loop_is_vectorized(disassembly: dict[str, set[str]], function: str) -> None:
-    bodies = [ops for name, ops in disassembly.items() if function in name]
-    assert len(bodies) == 1, f"{function} not found in {sorted(disassembly)}"
-    missing = EXPECTED[function] - bodies[0]
-    assert not missing, f"{function} lacks packed {sorted(missing)}: not vectorized"
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("vec")
+    return {isa: compile_isa(isa, out) for isa in FLAGS}
+
+
+def kernel(
+    functions: dict[str, tuple[set[str], str]], isa: str, name: str
+) -> tuple[set[str], str]:
+    found = [
+        v
+        for k, v in functions.items()
+        if f"core::{isa}::(anonymous namespace)::{name}(" in k
+    ]
+    assert len(found) == 1, f"{name} not found in {sorted(functions)}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", BASELINE)
+def test_baseline_kernel_is_vectorized(objects: dict[str, Path], name: str) -> None:
+    ops, _ = kernel(disassemble(objects["baseline"]), "baseline", name)
+    missing = BASELINE[name] - ops
+    assert not missing, f"{name} lacks packed {sorted(missing)}: not vectorized"
+
+
+@pytest.mark.parametrize(("isa", "register"), [("avx2", "%ymm"), ("avx512", "%zmm")])
+def test_wide_kernels_use_wide_registers_and_fma(
+    objects: dict[str, Path], isa: str, register: str
+) -> None:
+    functions = disassemble(objects[isa])
+    for name in BASELINE:
+        _, listing = kernel(functions, isa, name)
+        assert register in listing, f"{isa} {name} does not use {register}"
+    for name in ("axpy<double>", "dot<double>", "axpy<float>", "dot<float>"):
+        ops, _ = kernel(functions, isa, name)
+        assert any(op.startswith("vfmadd") for op in ops), f"{isa} {name} has no FMA"
+
+
+@pytest.mark.parametrize("isa", FLAGS)
+def test_isa_objects_share_no_mergeable_code(
+    objects: dict[str, Path], isa: str
+) -> None:
+    # A weak (COMDAT) definition, e.g. an inline std:: function, could be merged by the linker
+    # with another file's copy, so AVX code could run on the baseline path (SIGILL). Only the
+    # kernel table may be visible outside its object file.
+    defined = run("nm", "-C", "--defined-only", objects[isa]).splitlines()
+    exported = [line for line in defined if re.match(r"^\S+ [A-Z] ", line)]
+    assert [line.split(" ", 2)[2] for line in exported] == [f"core::{isa}::table"], (
+        exported
+    )
 
 
 def test_core_has_no_python_dependency() -> None:
-    sources = sorted((ROOT / "template" / "src" / "cpp").glob("core.*"))
-    assert sources
+    sources = sorted(SRC.glob("core*")) + sorted(SRC.glob("kernels.*"))
+    assert len(sources) >= 6
     for source in sources:
         includes = re.findall(
             r'^#include [<"](.+)[>"]', source.read_text(), re.MULTILINE
         )
-        assert all(name == "core.hpp" or "." not in name for name in includes), includes
+        local = {"core.hpp", "kernels.hpp", "kernels.inl"}
+        assert all(name in local or "." not in name for name in includes), (
+            source,
+            includes,
+        )

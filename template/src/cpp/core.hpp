@@ -11,16 +11,19 @@ struct Moments {
 };
 
 // out[i] = a * x[i] + y[i]; out may alias neither x nor y.
-template <typename T>
-void axpy(T a, const T* x, const T* y, T* out, std::size_t n) noexcept;
+void axpy(float a, const float* x, const float* y, float* out, std::size_t n) noexcept;
+void axpy(double a, const double* x, const double* y, double* out, std::size_t n) noexcept;
 
-// Sum of x[i] * y[i], accumulated in T (as BLAS does); 0 for n == 0.
-template <typename T>
-T dot(const T* x, const T* y, std::size_t n) noexcept;
+// Sum of x[i] * y[i], accumulated in the input's precision (as BLAS does); 0 for n == 0.
+float dot(const float* x, const float* y, std::size_t n) noexcept;
+double dot(const double* x, const double* y, std::size_t n) noexcept;
 
 // Mean and population variance in one pass over memory, accumulated in double;
 // NaN for both when n == 0.
-template <typename T>
-Moments moments(const T* x, std::size_t n) noexcept;
+Moments moments(const float* x, std::size_t n) noexcept;
+Moments moments(const double* x, std::size_t n) noexcept;
+
+// The kernels chosen for this CPU at first use: "avx512", "avx2" or "baseline".
+const char* simd_level() noexcept;
 
 }  // namespace core

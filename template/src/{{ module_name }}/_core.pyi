@@ -4,6 +4,9 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+__version__: str
+
+def simd_level() -> str: ...
 @overload
 def axpy(
     a: float, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
@@ -20,5 +23,3 @@ def dot(x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> float: ...
 def moments(x: npt.NDArray[np.float64]) -> tuple[float, float]: ...
 @overload
 def moments(x: npt.NDArray[np.float32]) -> tuple[float, float]: ...
-
-__version__: str

@@ -1,0 +1,13 @@
+// Kernels for any CPU of the target architecture (SSE2 on x86-64): no ISA flags.
+#include <cstddef>
+
+#include "kernels.hpp"
+
+namespace core::baseline {
+
+constexpr const char* kName = "baseline";
+constexpr std::size_t kLaneBytes = 128;
+
+#include "kernels.inl"
+
+}  // namespace core::baseline

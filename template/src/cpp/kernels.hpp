@@ -1,0 +1,32 @@
+// Internal: the table of kernels each instruction-set variant provides, and the variants.
+#pragma once
+
+#include <cstddef>
+
+#include "core.hpp"
+
+namespace core {
+
+struct KernelTable {
+  const char* name;
+  void (*axpy_f32)(float, const float*, const float*, float*, std::size_t) noexcept;
+  void (*axpy_f64)(double, const double*, const double*, double*, std::size_t) noexcept;
+  float (*dot_f32)(const float*, const float*, std::size_t) noexcept;
+  double (*dot_f64)(const double*, const double*, std::size_t) noexcept;
+  Moments (*moments_f32)(const float*, std::size_t) noexcept;
+  Moments (*moments_f64)(const double*, std::size_t) noexcept;
+};
+
+namespace baseline {
+extern const KernelTable table;
+}
+#if defined(CORE_X86_DISPATCH)
+namespace avx2 {
+extern const KernelTable table;
+}
+namespace avx512 {
+extern const KernelTable table;
+}
+#endif
+
+}  // namespace core
