@@ -21,7 +21,10 @@ CASES = [
     ({"author_email": "not-an-address"}, "does not look like an email address"),
     ({"author_email": "two@@example.com"}, "does not look like an email address"),
     ({"url": "example.com"}, "must be empty or start with https://"),
-    ({"bindings": "nanobind"}, "nanobind mode is not available"),
+    (
+        {"bindings": "nanobind", "python_min": "3.9"},
+        "nanobind 3 needs CPython 3.10 or newer, but python_min is 3.9",
+    ),
     ({"python_min": "3.8"}, "Invalid choice"),
     ({"license": "GPL-3.0"}, "Invalid choice"),
     ({"manylinux": "manylinux1"}, "Invalid choice"),

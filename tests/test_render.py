@@ -1,4 +1,4 @@
-"""Fast tier: render every combination of the choice answers and check the files (no build)."""
+"""Fast tier: render combinations of the choice answers and check the files (no build)."""
 
 from __future__ import annotations
 
@@ -24,17 +24,52 @@ def choices(name: str) -> list[str]:
     return list(raw.values()) if isinstance(raw, dict) else list(raw)
 
 
-def refused(name: str, value: str) -> bool:
-    """Whether the template refuses this answer today (e.g. modes not released yet)."""
-    return name == "bindings" and value == "nanobind"
+def refused(data: dict[str, Any]) -> bool:
+    """Whether copier refuses these answers (nanobind 3 needs CPython 3.10 or newer)."""
+    minor = int(data["python_min"].split(".")[1])
+    return data["bindings"] == "nanobind" and minor < 10
 
 
 CHOICE_QUESTIONS = [name for name, q in QUESTIONS.items() if "choices" in q]
-COMBINATIONS = [
-    dict(zip(CHOICE_QUESTIONS, values))
-    for values in itertools.product(*(choices(name) for name in CHOICE_QUESTIONS))
-    if not any(refused(name, value) for name, value in zip(CHOICE_QUESTIONS, values))
-]
+# The answers that shape the build and the wheel set; every valid mix of them is rendered.
+CORE = ("python_min", "bindings", "stable_abi")
+
+
+def core_answers() -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for python_min, bindings in itertools.product(
+        choices("python_min"), choices("bindings")
+    ):
+        data = {"python_min": python_min, "bindings": bindings}
+        if refused(data):
+            continue
+        if bindings == "nanobind":  # stable_abi is asked only then (its `when`)
+            found += [{**data, "stable_abi": flag} for flag in (False, True)]
+        else:
+            found.append(data)
+    return found
+
+
+def combinations() -> list[dict[str, Any]]:
+    """Each core mix with each value of the other choice questions, rotated per question.
+
+    The full product is too slow for the fast tier. Here every value of every question
+    appears, with every core mix, and every pair of values of two other questions meets.
+    """
+    others = [name for name in CHOICE_QUESTIONS if name not in CORE]
+    rounds = max(len(choices(name)) for name in others)
+    found = []
+    for i, core in enumerate(core_answers()):
+        for j in range(rounds):
+            data = dict(core)
+            for k, name in enumerate(others):
+                values = choices(name)
+                data[name] = values[(k * i + j) % len(values)]
+            found.append({name: data[name] for name in QUESTIONS if name in data})
+    return found
+
+
+COMBINATIONS = combinations()
 # Free-text answers that stress quoting and line lengths in the generated files.
 AWKWARD = {
     "project_name": 'The "Quoted" \\ Project',
@@ -43,6 +78,12 @@ AWKWARD = {
     "description": 'Says "hi" \\ with a backslash',
     "author_name": 'O\'Brien "Bob" Ñandú',
     "url": "https://example.com/project",
+}
+AWKWARD_NANOBIND = {
+    **AWKWARD,
+    "python_min": "3.10",
+    "bindings": "nanobind",
+    "stable_abi": True,
 }
 UNRENDERED = re.compile(r"{{|}}|{%|%}|{#|#}")
 
@@ -53,8 +94,8 @@ def combo_id(data: dict[str, Any]) -> str:
 
 @pytest.fixture(
     scope="module",
-    params=[*COMBINATIONS, AWKWARD],
-    ids=[*map(combo_id, COMBINATIONS), "awkward"],
+    params=[*COMBINATIONS, AWKWARD, AWKWARD_NANOBIND],
+    ids=[*map(combo_id, COMBINATIONS), "awkward", "awkward-nanobind"],
 )
 def project(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -125,3 +166,27 @@ def test_answers_file_records_every_answer(
         assert answers[name] == value
     assert answers["_src_path"]
     assert answers["_commit"]
+
+
+def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
+    root, data = project
+    bindings = data.get("bindings", "pybind11")
+    other = {"pybind11": "nanobind", "nanobind": "pybind11"}[bindings]
+    stable_abi = data.get("stable_abi", False)
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    requires = " ".join(pyproject["build-system"]["requires"])
+    assert bindings in requires
+    assert other not in requires
+    assert (root / "src" / "cpp" / f"bindings_{bindings}.cpp").is_file()
+    assert not (root / "src" / "cpp" / f"bindings_{other}.cpp").exists()
+    # nanobind's stubgen writes the stub at build time; pybind11 projects keep theirs.
+    module = data.get("module_name", "fast_stats")
+    assert (root / "src" / module / "_core.pyi").is_file() == (bindings == "pybind11")
+    assert (root / "src" / module / "py.typed").is_file()
+    cmake = (root / "CMakeLists.txt").read_text(encoding="utf-8")
+    add_module = re.search(rf"{bindings}_add_module\(([^)]*)\)", cmake)
+    assert add_module, cmake
+    assert ("STABLE_ABI" in add_module[1].split()) is stable_abi
+    assert ("nanobind_add_stub(" in cmake) is (bindings == "nanobind")
+    py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
+    assert py_api == ("cp312" if stable_abi else None)
