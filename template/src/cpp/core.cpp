@@ -7,20 +7,56 @@
 
 #include "kernels.hpp"
 
+#if defined(CORE_X86_DISPATCH)
+#include <cpuid.h>
+#endif
+
 namespace core {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 #if defined(CORE_X86_DISPATCH)
-bool cpu_has(const KernelTable& table) noexcept {
-  // __builtin_cpu_supports also checks that the OS saves the wider registers.
+// Asked of the CPU directly rather than with __builtin_cpu_supports, whose runtime support
+// (libgcc's or compiler-rt's __cpu_model) some toolchains, zig's among them, leave unset.
+struct CpuFeatures {
+  bool avx2_fma = false;
+  bool avx512f = false;
+};
+
+CpuFeatures detect_cpu() noexcept {
+  CpuFeatures found;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) {
+    return found;
+  }
+  const bool fma = (ecx & (1U << 12)) != 0;
+  const bool osxsave = (ecx & (1U << 27)) != 0;
+  const bool avx = (ecx & (1U << 28)) != 0;
+  if (!osxsave || !avx) {
+    return found;
+  }
+  // The OS must save the wide registers across context switches: XCR0 says which it does.
+  unsigned xcr0 = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0), "=d"(xcr0_high) : "c"(0));
+  const bool ymm_saved = (xcr0 & 0x6U) == 0x6U;    // SSE and AVX state
+  const bool zmm_saved = (xcr0 & 0xE6U) == 0xE6U;  // plus opmask and the upper ZMM state
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) {
+    return found;
+  }
+  const bool avx2 = (ebx & (1U << 5)) != 0;
+  const bool avx512f = (ebx & (1U << 16)) != 0;
+  found.avx2_fma = ymm_saved && avx2 && fma;
+  found.avx512f = found.avx2_fma && zmm_saved && avx512f;
+  return found;
+}
+
+bool cpu_has(const KernelTable& table, const CpuFeatures& cpu) noexcept {
   if (&table == &avx512::table) {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-           __builtin_cpu_supports("fma");
+    return cpu.avx512f;
   }
   if (&table == &avx2::table) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cpu.avx2_fma;
   }
   return true;
 }
@@ -28,7 +64,7 @@ bool cpu_has(const KernelTable& table) noexcept {
 
 const KernelTable& select() noexcept {
 #if defined(CORE_X86_DISPATCH)
-  __builtin_cpu_init();
+  const CpuFeatures cpu = detect_cpu();
   // The variable named by SIMD_ENV_VAR (<MODULE>_SIMD, set in CMake) caps the level, e.g. to
   // test or compare paths: "baseline" or "avx2". A level the CPU lacks is never chosen.
   const char* cap = std::getenv(SIMD_ENV_VAR);
@@ -40,7 +76,7 @@ const KernelTable& select() noexcept {
       }
       cap = nullptr;  // this level and every lower one are allowed
     }
-    if (cpu_has(*table)) {
+    if (cpu_has(*table, cpu)) {
       return *table;
     }
   }
