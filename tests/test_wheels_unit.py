@@ -56,6 +56,7 @@ def namespace(engine: str, **extra: object) -> argparse.Namespace:
         "test_requires": ["pytest>=8"],
         "static_libstdcxx": False,
         "engine_arg": [],
+        "abi3_from": None,
     }
     return argparse.Namespace(**{**values, **extra})
 

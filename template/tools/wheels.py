@@ -8,6 +8,10 @@ requirements; `nox -s wheels -- --help` lists the options. Two backends:
 - zig: no container; zig's C/C++ compilers (the `ziglang` package) target the policy's
   glibc, so CPythons on this host build wheels that `auditwheel` accepts as manylinux.
 
+With --abi3-from 3.12 (set by `nox -s wheels` when pyproject.toml asks scikit-build-core
+for `wheel.py-api = "cp312"`), CPythons from 3.12 on share one abi3 wheel: built once,
+checked with `abi3audit --strict`, tested on each of them; older ones get a wheel each.
+
 cibuildwheel covers the same ground on CI runners, but needs a container engine and a
 network inside the container and has no zig route; this script keeps both local routes
 to one set of checks. It runs on the host and, with `inside`, within the container, so it
@@ -17,6 +21,7 @@ uses only the standard library there (and pyelftools, from auditwheel, on the ho
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import re
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -113,6 +119,29 @@ def version_tag(version: str) -> str:
     return "cp" + version.replace(".", "")
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """'3.9' -> (3, 9), which sorts before (3, 10) as '3.9' does not before '3.10'."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def wheel_tags(wheel: Path) -> tuple[str, str]:
+    """The python and abi tags of a wheel: ('cp312', 'abi3') or ('cp311', 'cp311')."""
+    python_tag, abi_tag = wheel.stem.split("-")[-3:-1]
+    return python_tag, abi_tag
+
+
+def abi3_split(
+    versions: list[str], abi3_from: str | None
+) -> tuple[list[str], list[str]]:
+    """The CPythons that need a wheel of their own, and those that one abi3 wheel serves."""
+    ordered = sorted(versions, key=version_key)
+    if abi3_from is None:
+        return ordered, []
+    floor = version_key(abi3_from)
+    own = [v for v in ordered if version_key(v) < floor]
+    return own, [v for v in ordered if version_key(v) >= floor]
+
+
 # --- the steps both backends share ------------------------------------------------------
 
 
@@ -152,7 +181,7 @@ def repair_wheel(wheel: Path, plat: str, out: Path, auditwheel: list[str]) -> Pa
 def test_wheel(python: str, wheel: Path, requires: list[str], work: Path) -> None:
     """Install the wheel into a fresh venv of the same CPython and run the project's tests."""
     venv = work / "venv"
-    run(f"venv for {wheel.name}", [python, "-m", "venv", str(venv)])
+    run(f"venv for {wheel.name} with {python}", [python, "-m", "venv", str(venv)])
     vpython = str(venv / "bin" / "python")
     run(
         f"install {wheel.name}",
@@ -175,6 +204,69 @@ def test_wheel(python: str, wheel: Path, requires: list[str], work: Path) -> Non
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     out = run(f"test {wheel.name}", pytest, cwd=work, env=env)
     print("    " + out.strip().splitlines()[-1], flush=True)
+
+
+def expect_tags(wheel: Path, python_tag: str, abi_tag: str) -> None:
+    """Refuse a wheel whose tags are not the ones this CPython was meant to build."""
+    found = "-".join(wheel_tags(wheel))
+    if found == f"{python_tag}-{abi_tag}":
+        return
+    if abi_tag == "abi3":
+        hint = 'is `wheel.py-api = "cp3X"` set under [tool.scikit-build] in pyproject.toml?'
+    else:
+        hint = (
+            "pyproject.toml asks for abi3 wheels (wheel.py-api): pass --abi3-from 3.X"
+        )
+    msg = f"expected a {python_tag}-{abi_tag} wheel, got {wheel.name}: {hint}"
+    raise WheelError(msg)
+
+
+Build = Callable[[str, Path], Path]  # (interpreter, work dir) -> repaired wheel
+
+
+def make_wheels(
+    args: argparse.Namespace,
+    pythons: dict[str, str],
+    build: Build,
+    work: Path,
+    out: Path,
+) -> None:
+    """Build, repair and test the wheel set for these CPythons (version -> interpreter).
+
+    Without --abi3-from every CPython builds and tests a wheel of its own. With it, the
+    CPythons from that version on share one abi3 wheel, built by the oldest of them and
+    tested on each; the older ones still build their own (the stable ABI needs the newer).
+    """
+    own, shared = abi3_split(list(pythons), args.abi3_from)
+    for version in own:
+        tag = version_tag(version)
+        if args.abi3_from:
+            print(
+                f"CPython {version}: a {tag}-{tag} wheel of its own "
+                f"(the stable ABI, abi3, is built from CPython {args.abi3_from} on)",
+                flush=True,
+            )
+        wheel = build(pythons[version], work / tag)
+        expect_tags(wheel, tag, tag)
+        test_wheel(pythons[version], wheel, args.test_requires, work / tag)
+        shutil.copy2(wheel, out / wheel.name)
+    if not shared:
+        if args.abi3_from:
+            print(f"No CPython {args.abi3_from}+ selected or found: no abi3 wheel")
+        return
+    abi3_tag = version_tag(args.abi3_from)
+    print(
+        f"CPython {', '.join(shared)}: one {abi3_tag}-abi3 wheel, built with CPython "
+        f"{shared[0]} and tested on each",
+        flush=True,
+    )
+    wheel = build(pythons[shared[0]], work / "abi3")
+    expect_tags(wheel, abi3_tag, "abi3")
+    for version in shared:
+        test_dir = work / f"abi3-on-{version_tag(version)}"
+        test_dir.mkdir(parents=True, exist_ok=True)
+        test_wheel(pythons[version], wheel, args.test_requires, test_dir)
+    shutil.copy2(wheel, out / wheel.name)
 
 
 # --- checks of a finished wheel (host) --------------------------------------------------
@@ -243,7 +335,29 @@ def check_wheel(wheel: Path, policy: str, auditwheel: list[str]) -> WheelInfo:
     if not dynamic_libc:
         msg = f"{wheel.name}: an extension has no dynamic dependency on libc.so.6 (static glibc?)"
         raise WheelError(msg)
+    if wheel_tags(wheel)[1] == "abi3":
+        check_abi3(wheel)
     return WheelInfo(wheel, tags, newest, verdict)
+
+
+def check_abi3(wheel: Path) -> None:
+    """Refuse an abi3-tagged wheel unless its extensions use only the stable ABI.
+
+    pip installs such a wheel on every later CPython, where a module built for one CPython
+    would fail to import or crash, so the tag has to be earned, not assumed.
+    """
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    extensions = [n for n in names if re.search(r"\.so(\.|$)", n) and ".libs/" not in n]
+    wrong = [n for n in extensions if not n.endswith(".abi3.so")]
+    if wrong or not extensions:
+        msg = (
+            f"{wheel.name} is tagged abi3, but {', '.join(wrong) or 'no extension'} is not "
+            "an abi3 module (with nanobind: STABLE_ABI in nanobind_add_module)"
+        )
+        raise WheelError(msg)
+    audit = [sys.executable, "-m", "abi3audit", "--strict", "--summary", str(wheel)]
+    run(f"abi3audit --strict {wheel.name}", audit)
 
 
 def distros(glibc: tuple[int, int]) -> str:
@@ -278,6 +392,13 @@ def summary(infos: list[WheelInfo]) -> str:
         "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    for info in infos:
+        python_tag, abi_tag = wheel_tags(info.path)
+        if abi_tag == "abi3":
+            lines.append(
+                f"{info.path.name} serves CPython 3.{python_tag[3:]} and newer "
+                "(stable ABI; abi3audit --strict passed)"
+            )
     return "\n".join(lines)
 
 
@@ -370,6 +491,8 @@ def container_command(
     inside += ["--test-requires", *args.test_requires]
     if args.static_libstdcxx:
         inside.append("--static-libstdcxx")
+    if args.abi3_from:
+        inside += ["--abi3-from", args.abi3_from]
     # Any CPython of the image can drive the build; the first under /opt/python does.
     script = 'for py in /opt/python/cp3*/bin/python; do exec "$py" "$@"; done; exit 127'
     return [*cmd, *args.engine_arg, image, "sh", "-c", script, "sh", *inside]
@@ -377,34 +500,33 @@ def container_command(
 
 def inside_container(args: argparse.Namespace) -> None:
     """Inside the image: build, repair and test a wheel for each CPython under /opt/python."""
-    output = Path("/output")
-    built = 0
+    pythons = {}
     for version in args.python:
         tag = version_tag(version)
         python = Path(f"/opt/python/{tag}-{tag}/bin/python")
-        if not python.exists():
+        if python.exists():
+            pythons[version] = str(python)
+        else:
             print(f"Skipping CPython {version}: not in this image", flush=True)
-            continue
-        work = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
-        env = dict(os.environ)
-        if args.static_libstdcxx:
-            env["LDFLAGS"] = (
-                f"{env.get('LDFLAGS', '')} -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL".strip()
-            )
-        wheel = build_wheel(str(python), work / "dist", work / "build", env, [])
-        repaired = repair_wheel(wheel, args.plat, work / "repaired", ["auditwheel"])
-        test_wheel(str(python), repaired, args.test_requires, work)
-        shutil.copy2(repaired, output / repaired.name)
-        built += 1
-    if not built:
+    if not pythons:
         msg = f"none of CPython {', '.join(args.python)} is in this image"
         raise WheelError(msg)
+    env = dict(os.environ)
+    if args.static_libstdcxx:
+        env["LDFLAGS"] = (
+            f"{env.get('LDFLAGS', '')} -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL".strip()
+        )
+
+    def build(python: str, work: Path) -> Path:
+        wheel = build_wheel(python, work / "dist", work / "build", env, [])
+        return repair_wheel(wheel, args.plat, work / "repaired", ["auditwheel"])
+
+    work = Path(tempfile.mkdtemp(prefix="wheels-"))
+    make_wheels(args, pythons, build, work, Path("/output"))
 
 
 def zig_executable() -> Path | None:
     """The zig compiler shipped inside the `ziglang` package, if installed."""
-    import importlib.util  # noqa: PLC0415
-
     spec = importlib.util.find_spec("ziglang")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -446,7 +568,10 @@ def build_with_zig(
     arch = platform.machine()
     glibc = "{}.{}".format(*POLICY_GLIBC[policy])
     tools = zig_tools(f"{arch}-linux-gnu.{glibc}", work)
-    env = {**os.environ, "CC": tools["cc"], "CXX": tools["c++"]}
+    # zig's libc++ does not bring in <cstdio> through other headers, which some libraries'
+    # sources count on (nanobind's: "use of undeclared identifier 'stderr'").
+    cxxflags = f"{os.environ.get('CXXFLAGS', '')} -include cstdio".strip()
+    env = {**os.environ, "CC": tools["cc"], "CXX": tools["c++"], "CXXFLAGS": cxxflags}
     config = [
         f"cmake.define.CMAKE_AR={tools['ar']}",
         f"cmake.define.CMAKE_RANLIB={tools['ranlib']}",
@@ -467,14 +592,14 @@ def build_with_zig(
         msg = f"none of CPython {', '.join(args.python)} is installed here (python3.X on PATH)"
         raise WheelError(msg)
     auditwheel = [sys.executable, "-m", "auditwheel"]
-    for version, python in found.items():
-        tag_work = work / version_tag(version)
+
+    def build(python: str, tag_work: Path) -> Path:
         wheel = build_wheel(python, tag_work / "dist", tag_work / "build", env, config)
-        repaired = repair_wheel(
+        return repair_wheel(
             wheel, f"{policy}_{arch}", tag_work / "repaired", auditwheel
         )
-        test_wheel(python, repaired, args.test_requires, tag_work)
-        shutil.copy2(repaired, staging / repaired.name)
+
+    make_wheels(args, found, build, work, staging)
 
 
 def build_in_container(args: argparse.Namespace, policy: str, staging: Path) -> None:
@@ -508,6 +633,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             action="store_true",
             help="link libstdc++/libgcc statically (never glibc)",
         )
+        p.add_argument(
+            "--abi3-from",
+            metavar="X.Y",
+            help="one abi3 wheel for CPython X.Y and newer, tested on each; a wheel per "
+            "CPython below (set from pyproject's wheel.py-api by nox -s wheels)",
+        )
     inside.add_argument("--plat", required=True)
     parser.add_argument(
         "--backend", choices=["auto", "container", "zig"], default="auto"
@@ -533,6 +664,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--supported", nargs="+", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--wheelhouse", type=Path, default=PROJECT / "wheelhouse")
     args = parser.parse_args(argv)
+    if args.abi3_from and not re.fullmatch(r"3\.\d+", args.abi3_from):
+        parser.error(
+            f"--abi3-from wants a CPython version such as 3.12, not {args.abi3_from!r}"
+        )
     if args.command is None:
         unknown = (
             sorted(set(args.python or []) - set(args.supported))
@@ -556,6 +691,9 @@ def main(argv: list[str]) -> int:
             inside_container(args)
             return 0
         guard_static_glibc()
+        if args.abi3_from and importlib.util.find_spec("abi3audit") is None:
+            msg = "--abi3-from needs abi3audit to check the abi3 wheel: `pip install abi3audit` (nox -s wheels does)"
+            raise WheelError(msg)
         backend = choose_backend(args)
         policy = args.policy
         auditwheel = [sys.executable, "-m", "auditwheel"]
