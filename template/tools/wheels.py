@@ -499,7 +499,7 @@ def container_command(
 
 
 def inside_container(args: argparse.Namespace) -> None:
-    """Inside the image: build, repair and test a wheel for each CPython under /opt/python."""
+    """Inside the image: build, repair and test the wheel set with the CPythons in /opt/python."""
     pythons = {}
     for version in args.python:
         tag = version_tag(version)
