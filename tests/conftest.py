@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -61,3 +62,24 @@ def tool(name: str) -> str:
         f"{name} is not installed; the template's test dependencies provide it"
     )
     return found
+
+
+def nox_lint_tests_build(root: Path, oldest: str, newest: str) -> str:
+    """Run a generated project's `nox -s lint tests-OLDEST tests-NEWEST build`; its output."""
+    for version in (oldest, newest):
+        # A pyenv shim is on PATH even when its version is not selected: ask it to run.
+        run(f"python{version}", "-c", "pass")
+    sessions = ["lint", f"tests-{oldest}", f"tests-{newest}", "build"]
+    return run(tool("nox"), "-s", *sessions, cwd=root)
+
+
+def assert_tests_passed(output: str, version: str) -> None:
+    """The nox session tests-VERSION ran the project's tests: 70 or more, all passed."""
+    assert f"Session tests-{version} was successful" in output
+    section = output.split(f"Running session tests-{version}", 1)[1]
+    section = section.split("Session tests-", 1)[0]
+    summary = re.search(r"=+ (\d+) passed(?:, (\d+) \w+)* in ", section)
+    assert summary, section[-2000:]
+    assert int(summary.group(1)) >= 70
+    assert "failed" not in summary.group(0)
+    assert "skipped" not in summary.group(0)
