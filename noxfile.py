@@ -12,13 +12,23 @@ nox.options.sessions = ["lint", "tests"]
 
 DIR = Path(__file__).parent.resolve()
 PYPROJECT = nox.project.load_toml(DIR / "pyproject.toml")
+# Material for MkDocs and mkdocs-gen-files each print a notice about MkDocs 2.0 on every build.
+QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the template's tests: render every answer set, then build and test projects."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    # The docs group too: tests/test_docs.py builds the documentation site strictly.
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test", "docs"))
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/, strictly (`-- serve` to preview it)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("mkdocs", *(session.posargs or ["build", "--strict"]), env=QUIET_MKDOCS)
 
 
 @nox.session
