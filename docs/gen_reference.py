@@ -562,17 +562,18 @@ def distro_table() -> str:
         cells = [f"`{policy}`", glibc(need)]
         for releases in distros.values():
             first = next((rel for rel, have in releases if have >= need), None)
-            cells.append(f"{first} and newer" if first else "none listed")
+            cells.append(f"{first}+" if first else "none listed")
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
 
 def distro_glibc_table() -> str:
-    """The whole DISTRO_GLIBC table: each distro release and its glibc."""
+    """The whole DISTRO_GLIBC table: each distro's releases with their glibc."""
     wheels = load_wheels_tool()
-    rows = ["| Distribution | Release | glibc |", "| --- | --- | --- |"]
+    rows = ["| Distribution | Releases (glibc) |", "| --- | --- |"]
     for distro, releases in wheels.DISTRO_GLIBC.items():
-        rows += [f"| {distro} | {rel} | {glibc(have)} |" for rel, have in releases]
+        listed = ", ".join(f"{rel} ({glibc(have)})" for rel, have in releases)
+        rows.append(f"| {distro} | {listed} |")
     return "\n".join(rows) + "\n"
 
 
