@@ -1,0 +1,321 @@
+"""The documentation site: generated from the template, built strictly, and its tutorial works.
+
+The reference pages come from docs/gen_reference.py; these tests check them against the
+template independently (copier.yml read here, projects rendered here, the noxfile parsed
+with ast), so a generator that silently dropped something fails too.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from conftest import QUESTIONS, ROOT, render, run, tool
+
+TUTORIAL = ROOT / "docs" / "getting-started.md"
+NANOBIND = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "gen_reference", ROOT / "docs" / "gen_reference.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def gen() -> ModuleType:
+    return load_generator()
+
+
+@pytest.fixture(scope="module")
+def pages(gen: ModuleType) -> dict[str, str]:
+    """Every page the generator writes into the site."""
+    return gen.generate()
+
+
+def section(page: str, heading: str) -> str:
+    """The text under a `## heading` of a page, up to the next `## `."""
+    start = page.index(f"\n## {heading}")
+    end = page.find("\n## ", start + 1)
+    return page[start : end if end > 0 else None]
+
+
+def test_questions_page_has_every_question_with_default_choices_and_validator(
+    pages: dict[str, str],
+) -> None:
+    page = pages["reference/questions.md"]
+    assert QUESTIONS, "copier.yml has no questions"
+    for name, question in QUESTIONS.items():
+        text = section(page, f"`{name}`")
+        assert " ".join(str(question["help"]).split()) in text, name
+        if "default" in question:
+            default = question["default"]
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            if shown:
+                assert f"`{shown}`" in text, f"{name}: default {shown!r} missing"
+        else:
+            assert "an answer is required" in text, name
+        choices = question.get("choices") or []
+        values = choices.values() if isinstance(choices, dict) else choices
+        for value in values:
+            assert f"`{value}`" in text, f"{name}: choice {value!r} missing"
+        if "when" in question:
+            assert str(question["when"]) in text, name
+        if "validator" in question:
+            # Each message of the validator is shown (the text between its Jinja tags).
+            messages = re.split(r"{%-?.*?-?%}", question["validator"], flags=re.DOTALL)
+            for message in filter(str.strip, messages):
+                assert " ".join(message.split()) in " ".join(text.split()), name
+
+
+def test_readme_question_table_names_every_question() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Questions", 1)[1].split("\n## ", 1)[0]
+    for name in QUESTIONS:
+        assert f"`{name}`" in table, f"README.md's question table lacks {name}"
+
+
+def noxfile_sessions(project: Path) -> dict[str, str]:
+    """Session name -> docstring, from the rendered noxfile's source."""
+    tree = ast.parse((project / "noxfile.py").read_text(encoding="utf-8"))
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+            "nox.session" in ast.unparse(d) for d in node.decorator_list
+        ):
+            found[node.name] = ast.get_docstring(node) or ""
+    return found
+
+
+def test_sessions_page_has_every_session_docstring_and_tool_option(
+    pages: dict[str, str], tmp_path: Path
+) -> None:
+    project = render(tmp_path / "p")
+    page = pages["reference/sessions.md"]
+    found = noxfile_sessions(project)
+    assert {"tests", "lint", "build", "wheels", "bench"} <= set(found)
+    for name, docstring in found.items():
+        assert docstring, f"session {name} has no docstring"
+        text = section(page, f"`{name}`")
+        assert docstring in text, name
+    # Every option the tools take from the command line is on the page, with its help.
+    for tool_name in ("wheels", "bench"):
+        source = (project / "tools" / f"{tool_name}.py").read_text(encoding="utf-8")
+        text = " ".join(section(page, f"`{tool_name}`").split())
+        options = 0
+        for node in ast.walk(ast.parse(source)):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_argument"
+                and isinstance(node.args[0], ast.Constant)
+                and str(node.args[0].value).startswith("--")
+            ):
+                continue
+            helps = [k.value for k in node.keywords if k.arg == "help"]
+            if helps and not isinstance(helps[0], ast.Constant):
+                continue  # argparse.SUPPRESS: an option the session passes itself
+            if ast.unparse(node.func.value) == "inside":
+                continue  # wheels.py's internal subcommand, run inside the container
+            option = node.args[0].value
+            options += 1
+            assert option in text, f"{tool_name}.py {option} missing"
+            if helps:
+                words = " ".join(str(helps[0].value).split()[:4])
+                assert words in text, f"{tool_name}.py {option}: help {words!r} missing"
+        assert options >= 3, tool_name
+
+
+@pytest.mark.parametrize(
+    "data", [{}, NANOBIND], ids=["pybind11", "nanobind-stable-abi"]
+)
+def test_files_page_lists_every_generated_file_with_a_purpose(
+    pages: dict[str, str], tmp_path: Path, data: dict[str, object]
+) -> None:
+    project = render(tmp_path / "p", **data)
+    page = pages["reference/files.md"]
+    table = page.split("\n## ", 1)[0]
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(
+            r"^\| \[`([^`]+)`\]\(#[\w-]+\) \|.*\| (.*) \|$", table, re.MULTILINE
+        )
+    }
+    files = [
+        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
+    ]
+    assert files
+    for path in files:
+        assert path in rows, f"{path} is generated but not on the files page"
+        assert len(rows[path]) > 10, f"{path} has no purpose on the files page"
+        # Its contents are shown as they are generated.
+        text = (project / path).read_text(encoding="utf-8")
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        assert first in page, f"{path}: contents missing"
+
+
+def test_distro_table_is_generated_from_wheels_py(
+    gen: ModuleType, pages: dict[str, str]
+) -> None:
+    wheels = gen.load_wheels_tool()
+    table = gen.distro_table()
+    lines = table.splitlines()
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    for policy, need in wheels.POLICY_GLIBC.items():
+        row = next(line for line in lines if f"`{policy}`" in line)
+        cells = dict(zip(head, (c.strip() for c in row.strip("|").split("|"))))
+        # The same first releases as the summary `nox -s wheels` prints ("Debian 10+").
+        for covered in wheels.distros(need).split(", "):
+            distro, release = covered.rsplit(" ", 1)
+            assert cells[distro] == release, (policy, distro)
+    # Hand-written pages hold the generated block, filled in the site.
+    filled = [
+        name for name, text in pages.items() if "<!-- gen:distro-table -->" in text
+    ]
+    assert filled
+    for name in filled:
+        assert table in pages[name], name
+
+
+def test_changelog_page_links_stay_inside_the_site(pages: dict[str, str]) -> None:
+    page = pages["changelog.md"]
+    assert "](docs/" not in page
+    for target in re.findall(r"\]\(([^)#\s]+)", page):
+        if not re.match(r"[a-z]+:", target):
+            assert (ROOT / "docs" / target).exists(), target
+
+
+# --- the tutorial ------------------------------------------------------------------------
+
+EDIT = re.compile(
+    r"in `(?P<file>[^`]+)`, (?P<where>before|after) the line (?P<containing>containing\s+)?"
+    r"`(?P<anchor>[^`]+)`,\s+add:\s*\n\n```\w*\n(?P<code>.*?)\n```",
+    re.IGNORECASE | re.DOTALL,
+)
+APPEND = re.compile(
+    r"at the end of\s+`(?P<file>[^`]+)`,\s+add:\s*\n\n```\w*\n(?P<code>.*?)\n```",
+    re.IGNORECASE | re.DOTALL,
+)
+REPLACE = re.compile(
+    r"in `(?P<file>[^`]+)`, replace `(?P<old>[^`]+)` with\s+`(?P<new>[^`]+)`",
+    re.IGNORECASE,
+)
+CREATE = re.compile(
+    r"create `(?P<file>[^`]+)`:\s*\n\n```\w*\n(?P<code>.*?)\n```",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def apply_tutorial(project: Path) -> list[str]:
+    """Make the tutorial's edits in a rendered project, in its order; the files changed."""
+    text = TUTORIAL.read_text(encoding="utf-8")
+    steps = sorted(
+        (m.start(), kind, m)
+        for kind, pattern in (
+            ("edit", EDIT),
+            ("append", APPEND),
+            ("replace", REPLACE),
+            ("create", CREATE),
+        )
+        for m in pattern.finditer(text)
+    )
+    changed = []
+    for _, kind, m in steps:
+        path = project / m["file"]
+        changed.append(m["file"])
+        if kind == "create":
+            assert not path.exists(), f"the tutorial creates {m['file']}, which exists"
+            path.write_text(m["code"] + "\n", encoding="utf-8")
+            continue
+        assert path.is_file(), f"the tutorial edits {m['file']}, which is not generated"
+        source = path.read_text(encoding="utf-8")
+        if kind == "append":
+            # Two blank lines before a new top-level definition in Python; none in a stub.
+            gap = "\n\n\n" if path.suffix == ".py" else "\n"
+            path.write_text(
+                source.rstrip("\n") + gap + m["code"] + "\n", encoding="utf-8"
+            )
+        elif kind == "replace":
+            assert source.count(m["old"]) == 1, (
+                f"{m['file']}: {m['old']!r} is not unique"
+            )
+            path.write_text(source.replace(m["old"], m["new"]), encoding="utf-8")
+        else:
+            lines = source.split("\n")
+            anchor = m["anchor"]
+            hits = [
+                i
+                for i, line in enumerate(lines)
+                if (anchor in line if m["containing"] else line.strip() == anchor)
+            ]
+            assert len(hits) == 1, f"{m['file']}: {len(hits)} lines match {anchor!r}"
+            at = hits[0] + (1 if m["where"].lower() == "after" else 0)
+            lines[at:at] = m["code"].split("\n")
+            path.write_text("\n".join(lines), encoding="utf-8")
+    return changed
+
+
+def test_tutorial_edits_apply_to_a_generated_project(tmp_path: Path) -> None:
+    """Every file and line the tutorial names exists, once, in a project made today."""
+    project = render(tmp_path / "fast-stats")
+    changed = apply_tutorial(project)
+    assert {
+        "src/cpp/kernels.inl",
+        "src/cpp/kernels.hpp",
+        "src/cpp/core.hpp",
+        "src/cpp/core.cpp",
+        "src/cpp/bindings_pybind11.cpp",
+        "src/fast_stats/__init__.py",
+        "src/fast_stats/_core.pyi",
+        "tests/test_asum.py",
+    } <= set(changed)
+    init = (project / "src" / "fast_stats" / "__init__.py").read_text(encoding="utf-8")
+    assert '"asum"' in init.split("__all__", 1)[1].split("]", 1)[0]
+    compile(init, "__init__.py", "exec")
+
+
+@pytest.mark.slow
+def test_tutorial_project_passes_lint_and_tests(tmp_path: Path) -> None:
+    """Follow the tutorial: the edited project passes `nox -s lint tests-X.Y`."""
+    project = render(tmp_path / "fast-stats")
+    apply_tutorial(project)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    output = run(tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project)
+    assert "Session lint was successful" in output
+    assert f"Session tests-{version} was successful" in output
+    assert re.search(r"test_asum\.py::test_asum_matches_numpy\[\S+\] PASSED", output)
+
+
+# --- the site ----------------------------------------------------------------------------
+
+
+def test_docs_build_strictly(tmp_path: Path) -> None:
+    """`mkdocs build --strict`: no broken link or anchor, no page left out of the nav."""
+    site = tmp_path / "site"
+    started = time.monotonic()
+    # Without the notices Material for MkDocs and mkdocs-gen-files print about MkDocs 2.0.
+    quiet = {"NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
+    env = {**os.environ, **quiet}
+    run(tool("mkdocs"), "build", "--strict", "--site-dir", site, cwd=ROOT, env=env)
+    elapsed = time.monotonic() - started
+    for page in (
+        "reference/questions",
+        "reference/sessions",
+        "reference/files",
+        "changelog",
+    ):
+        assert (site / page / "index.html").is_file(), page
+    assert elapsed < 60, f"the strict docs build took {elapsed:.0f} s"
