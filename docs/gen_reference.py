@@ -220,7 +220,7 @@ def session_source(noxfile: str, name: str) -> str:
 # Modules a tool imports but that its `--help` does not need (the built package, NumPy).
 HELP_RUNNER = """\
 import runpy, sys, types
-for name in sys.argv[2].split(","):
+for name in filter(None, sys.argv[2].split(",")):
     module = types.ModuleType(name)
     module.__getattr__ = lambda attr: object
     sys.modules[name] = module
