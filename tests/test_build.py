@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import assert_tests_passed, nox_lint_tests_build, render
+from conftest import assert_tests_passed, nox_lint_tests_build, render, run, tool
 
 pytestmark = pytest.mark.slow
 
@@ -56,3 +57,52 @@ def test_build_session_makes_checked_sdist_and_wheel(
         names
     )
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+
+
+BENCH_FUNCTIONS = ["axpy", "axpy(out)", "dot", "moments"]
+BENCH_SIZES = [1000, 10**7]
+
+
+def test_bench_session_prints_table_goals_and_native_comparison(
+    default_project: tuple[Path, str],
+) -> None:
+    # Only that the benchmark runs and reports: its numbers are the docs' business.
+    root, _ = default_project
+    sizes = [str(n) for n in BENCH_SIZES]
+    args = ["--sizes", *sizes, "--repeat", "1"]
+    output = run(tool("nox"), "-s", "bench", "--", *args, cwd=root)
+    assert "Session bench was successful" in output
+    expected = {
+        (f, d, n)
+        for f in BENCH_FUNCTIONS
+        for d in ("float32", "float64")
+        for n in BENCH_SIZES
+    }
+    for name, label in (("bench.json", "dispatch"), ("bench-native.json", "native")):
+        record = json.loads((root / name).read_text())
+        assert record["label"] == label
+        assert record["simd_level"] in {"baseline", "avx2", "avx512"}
+        results = record["results"]
+        assert {(r["function"], r["dtype"], r["n"]) for r in results} == expected
+        assert all(r["core_s"] > 0 and r["numpy_s"] > 0 for r in results)
+    # function, dtype, n, core time, NumPy time, speedup, GB/s, share of copy bandwidth
+    times = r"\s+10000000\s+\S+ \S?s\s+\S+ \S?s\s+[\d.]+x\s+[\d.]+\s+\d+%$"
+    for function in BENCH_FUNCTIONS:
+        for dtype in ("float32", "float64"):
+            row = re.compile(rf"^{re.escape(function)}\s+{dtype}{times}", re.MULTILINE)
+            assert len(row.findall(output)) == 2, (function, dtype)
+    goal = re.compile(
+        r"^  (.+?)\s+[\d.]+ \(goal >= [\d.]+\) (?:met|MISSED)", re.MULTILINE
+    )
+    assert goal.findall(output) == 2 * [
+        "axpy",
+        "axpy(out)",
+        "moments",
+        "dot",
+        "axpy bandwidth",
+    ]
+    assert "10^3 elements: per-call cost no worse than NumPy's:" in output
+    # The native run compares itself with the portable one, row by row from 10^5 up.
+    comparison = output.split("time of the dispatch build / time of this build", 1)[1]
+    ratio = re.compile(r"^  \S+\s+float\d\d\s+10000000\s+[\d.]+$", re.MULTILINE)
+    assert len(ratio.findall(comparison)) == 8

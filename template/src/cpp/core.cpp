@@ -93,13 +93,14 @@ const KernelTable& kernels() noexcept {
 
 const char* simd_level() noexcept { return kernels().name; }
 
-void axpy(const float a, const float* x, const float* y, float* out, const std::size_t n) noexcept {
-  kernels().axpy_f32(a, x, y, out, n);
+void axpy(const float a, const float* x, const float* y, float* out, const std::size_t n,
+          const Stores stores) noexcept {
+  kernels().axpy_f32(a, x, y, out, n, stores);
 }
 
-void axpy(const double a, const double* x, const double* y, double* out,
-          const std::size_t n) noexcept {
-  kernels().axpy_f64(a, x, y, out, n);
+void axpy(const double a, const double* x, const double* y, double* out, const std::size_t n,
+          const Stores stores) noexcept {
+  kernels().axpy_f64(a, x, y, out, n, stores);
 }
 
 float dot(const float* x, const float* y, const std::size_t n) noexcept {

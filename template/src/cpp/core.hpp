@@ -10,9 +10,18 @@ struct Moments {
   double variance;  // population variance (ddof = 0)
 };
 
-// out[i] = a * x[i] + y[i]; out may alias neither x nor y.
-void axpy(float a, const float* x, const float* y, float* out, std::size_t n) noexcept;
-void axpy(double a, const double* x, const double* y, double* out, std::size_t n) noexcept;
+// How axpy writes `out`. `streaming` sends a large result straight to memory (non-temporal
+// stores), which saves the read of each cache line that an ordinary store makes first: the
+// fastest way to overwrite a big buffer that is not read again at once. Memory fresh from the
+// OS has just been zeroed through the caches, though, and there `cached` is faster.
+enum class Stores { cached, streaming };
+
+// out[i] = a * x[i] + y[i]. out may be x or y itself (updated in place) but must not
+// overlap them otherwise.
+void axpy(float a, const float* x, const float* y, float* out, std::size_t n,
+          Stores stores) noexcept;
+void axpy(double a, const double* x, const double* y, double* out, std::size_t n,
+          Stores stores) noexcept;
 
 // Sum of x[i] * y[i], accumulated in the input's precision (as BLAS does); 0 for n == 0.
 float dot(const float* x, const float* y, std::size_t n) noexcept;

@@ -1,6 +1,9 @@
 // Kernels for x86-64 CPUs with AVX-512F (Skylake-SP, Ice Lake, Zen 4 and newer); CMake
 // compiles this file alone with -mavx512f -mavx2 -mfma, and core.cpp calls it only there.
+#include <immintrin.h>
+
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels.hpp"
 

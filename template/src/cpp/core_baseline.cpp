@@ -1,5 +1,10 @@
 // Kernels for any CPU of the target architecture (SSE2 on x86-64): no ISA flags.
 #include <cstddef>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "kernels.hpp"
 

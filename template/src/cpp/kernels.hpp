@@ -9,8 +9,8 @@ namespace core {
 
 struct KernelTable {
   const char* name;
-  void (*axpy_f32)(float, const float*, const float*, float*, std::size_t) noexcept;
-  void (*axpy_f64)(double, const double*, const double*, double*, std::size_t) noexcept;
+  void (*axpy_f32)(float, const float*, const float*, float*, std::size_t, Stores) noexcept;
+  void (*axpy_f64)(double, const double*, const double*, double*, std::size_t, Stores) noexcept;
   float (*dot_f32)(const float*, const float*, std::size_t) noexcept;
   double (*dot_f64)(const double*, const double*, std::size_t) noexcept;
   Moments (*moments_f32)(const float*, std::size_t) noexcept;

@@ -64,12 +64,74 @@ double sum_sq_dev(const T* x, const std::size_t n, const double center) noexcept
   return reduce(sq) - sum_dev * sum_dev / static_cast<double>(n);
 }
 
-template <typename T>
-void axpy(const T a, const T* __restrict x, const T* __restrict y, T* __restrict out,
-          const std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
+// axpy works one 64-byte cache line at a time, computing a line in full before storing it:
+// so out may be x or y itself, and a line can go to memory with streaming stores.
+constexpr std::size_t kLineBytes = 64;
+
+#if defined(__SSE2__)
+constexpr bool kCanStream = true;
+// Below this, the arrays of a call may still sit in the caches, where ordinary stores win.
+constexpr std::size_t kStreamMinBytes = std::size_t{32} << 20;
+
+void stream_line(void* dst, const void* src) noexcept {
+#if defined(__AVX512F__)
+  _mm512_stream_si512(static_cast<__m512i*>(dst), _mm512_loadu_si512(src));
+#elif defined(__AVX__)
+  auto* d = static_cast<__m256i*>(dst);
+  const auto* s = static_cast<const __m256i*>(src);
+  for (int k = 0; k < 2; ++k) {
+    _mm256_stream_si256(d + k, _mm256_loadu_si256(s + k));
+  }
+#else
+  auto* d = static_cast<__m128i*>(dst);
+  const auto* s = static_cast<const __m128i*>(src);
+  for (int k = 0; k < 4; ++k) {
+    _mm_stream_si128(d + k, _mm_loadu_si128(s + k));
+  }
+#endif
+}
+#else
+constexpr bool kCanStream = false;  // no portable non-temporal store: ordinary ones only
+#endif
+
+template <bool kStream, typename T>
+void axpy_lines(const T a, const T* x, const T* y, T* out, const std::size_t n) noexcept {
+  constexpr std::size_t kL = kLineBytes / sizeof(T);
+  std::size_t i = 0;
+  // Up to where out starts a line, so that no store straddles two lines.
+  for (; i < n && reinterpret_cast<std::uintptr_t>(out + i) % kLineBytes != 0; ++i) {
     out[i] = a * x[i] + y[i];
   }
+  for (; i + kL <= n; i += kL) {
+    T line[kL];
+    for (std::size_t j = 0; j < kL; ++j) {
+      line[j] = a * x[i + j] + y[i + j];
+    }
+    if constexpr (kStream) {
+      stream_line(out + i, line);
+    } else {
+      for (std::size_t j = 0; j < kL; ++j) {
+        out[i + j] = line[j];
+      }
+    }
+  }
+  for (; i < n; ++i) {
+    out[i] = a * x[i] + y[i];
+  }
+}
+
+template <typename T>
+void axpy(const T a, const T* x, const T* y, T* out, const std::size_t n,
+          const Stores stores) noexcept {
+  if constexpr (kCanStream) {
+    // In place, each line of out was just read into the cache, where an ordinary store is free.
+    if (stores == Stores::streaming && n * sizeof(T) >= kStreamMinBytes && out != x && out != y) {
+      axpy_lines<true>(a, x, y, out, n);
+      _mm_sfence();  // streaming stores are weakly ordered: complete them before returning
+      return;
+    }
+  }
+  axpy_lines<false>(a, x, y, out, n);
 }
 
 template <typename T>
@@ -77,6 +139,10 @@ T dot(const T* x, const T* y, const std::size_t n) noexcept {
   constexpr std::size_t kL = lanes<T>();
   T acc[kL] = {};
   std::size_t i = 0;
+  // Up to where x starts a cache line, so that its loads do not straddle two lines.
+  for (; i < n && reinterpret_cast<std::uintptr_t>(x + i) % kLineBytes != 0; ++i) {
+    acc[i % kL] += x[i] * y[i];
+  }
   for (; i + kL <= n; i += kL) {
     for (std::size_t j = 0; j < kL; ++j) {
       acc[j] += x[i + j] * y[i + j];
