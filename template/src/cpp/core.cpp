@@ -1,6 +1,7 @@
 // Public entry points: pick the best kernels for this CPU once, then forward to them.
 #include "core.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -84,6 +85,12 @@ const KernelTable& select() noexcept {
   return baseline::table;
 }
 
+bool overlaps_partly_bytes(const void* out, const void* in, const std::size_t bytes) noexcept {
+  const auto o = reinterpret_cast<std::uintptr_t>(out);
+  const auto i = reinterpret_cast<std::uintptr_t>(in);
+  return o != i && o < i + bytes && i < o + bytes;
+}
+
 const KernelTable& kernels() noexcept {
   static const KernelTable& chosen = select();
   return chosen;
@@ -101,6 +108,14 @@ void axpy(const float a, const float* x, const float* y, float* out, const std::
 void axpy(const double a, const double* x, const double* y, double* out, const std::size_t n,
           const Stores stores) noexcept {
   kernels().axpy_f64(a, x, y, out, n, stores);
+}
+
+bool overlaps_partly(const float* out, const float* in, const std::size_t n) noexcept {
+  return overlaps_partly_bytes(out, in, n * sizeof(float));
+}
+
+bool overlaps_partly(const double* out, const double* in, const std::size_t n) noexcept {
+  return overlaps_partly_bytes(out, in, n * sizeof(double));
 }
 
 float dot(const float* x, const float* y, const std::size_t n) noexcept {

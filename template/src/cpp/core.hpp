@@ -23,6 +23,11 @@ void axpy(float a, const float* x, const float* y, float* out, std::size_t n,
 void axpy(double a, const double* x, const double* y, double* out, std::size_t n,
           Stores stores) noexcept;
 
+// Whether axpy's `out` overlaps an input of n elements without being that same array: what
+// axpy's callers must rule out, as in-place (out == x or out == y) is fine.
+bool overlaps_partly(const float* out, const float* in, std::size_t n) noexcept;
+bool overlaps_partly(const double* out, const double* in, std::size_t n) noexcept;
+
 // Sum of x[i] * y[i], accumulated in the input's precision (as BLAS does); 0 for n == 0.
 float dot(const float* x, const float* y, std::size_t n) noexcept;
 double dot(const double* x, const double* y, std::size_t n) noexcept;
