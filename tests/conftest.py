@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,14 @@ QUESTIONS: dict[str, Any] = {
     if not key.startswith("_")
 }
 DEFAULT_DATA = {"project_name": "Fast Stats"}
+# Commits must work on a machine without a git identity, and without signing set up.
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "template-tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "template-tests@example.com",
+}
 
 
 def render(dest: Path, **data: Any) -> Path:
@@ -52,6 +61,12 @@ def run(*args: str | Path, cwd: Path | None = None, **kwargs: Any) -> str:
             f"{' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stdout}"
         )
     return proc.stdout
+
+
+def git(*args: str, cwd: Path) -> str:
+    """Run git as a test: a test identity, and no signing whatever the user's config says."""
+    signing = ["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"]
+    return run("git", *signing, *args, cwd=cwd, env=GIT_ENV)
 
 
 def tool(name: str) -> str:

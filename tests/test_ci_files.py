@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from cibuildwheel.util.packaging import find_compatible_wheel
-from conftest import ROOT, render, run, tool
+from conftest import ROOT, git, render, run, tool
 from identify import identify
 
 if sys.version_info >= (3, 11):
@@ -75,11 +75,6 @@ def stdout_of(*args: str | Path, cwd: Path) -> str:
             f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
         )
     return proc.stdout
-
-
-def git(*args: str, cwd: Path) -> str:
-    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
-    return run("git", *identity, "-c", "commit.gpgsign=false", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))

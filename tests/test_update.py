@@ -8,7 +8,6 @@ is marked slow.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_DATA, ROOT, render, run, tool
+from conftest import DEFAULT_DATA, ROOT, git, render, run, tool
 from copier.errors import UnsafeTemplateError
 from packaging.version import Version
 
@@ -28,14 +27,6 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-# Commits must work on a machine without a git identity, and without signing set up.
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "template-tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "template-tests@example.com",
-}
 CONFLICT_START, CONFLICT_END = "<<<<<<< before updating", ">>>>>>> after updating"
 CONFLICT_MARKERS = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
 MODULE = "fast_stats"  # the module name DEFAULT_DATA gives
@@ -68,19 +59,6 @@ USER_FILES = {
     "src/cpp/extra.hpp": "#pragma once\n// The project's own header.\n",
     "docs/notes.md": "# Notes\n\nThe project's own documentation.\n",
 }
-
-
-def git(*args: str, cwd: Path) -> str:
-    return run(
-        "git",
-        "-c",
-        "commit.gpgsign=false",
-        "-c",
-        "tag.gpgsign=false",
-        *args,
-        cwd=cwd,
-        env=GIT_ENV,
-    )
 
 
 def commit_all(repo: Path, message: str) -> None:
