@@ -225,3 +225,25 @@ def test_no_engine_and_no_zig_says_what_to_install(
         "no working container engine (docker): install and start docker or podman"
         in proc.stderr
     )
+
+
+def test_failed_container_build_points_to_zig(project: Path, tmp_path: Path) -> None:
+    # An engine that answers but cannot pull the image, as without access to quay.io.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "podman").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = info ]; then exit 0; fi\n'
+        "echo 'Error: pinging container registry quay.io: no such host' >&2\n"
+        "exit 125\n"
+    )
+    (fake / "podman").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    proc = script(project, "--supported", "3.11", "--engine", "podman", env=env)
+    assert proc.returncode == 1
+    assert "pinging container registry quay.io" in proc.stderr
+    assert (
+        "the build in quay.io/pypa/manylinux_2_28_x86_64 failed (its log is above); if"
+        " the image could not be pulled, `--backend zig` builds the same wheels without"
+        " a container" in proc.stderr
+    )

@@ -610,7 +610,12 @@ def build_in_container(args: argparse.Namespace, policy: str, staging: Path) -> 
     print(f"--> {shlex.join(cmd)}", flush=True)
     # Streamed, not captured: a container build is long and its log is the progress report.
     if subprocess.run(cmd, check=False).returncode != 0:
-        msg = f"the build in {image} failed (its log is above)"
+        # The log says why; the one cause this script can point past is a registry it
+        # cannot reach, which the zig backend does not need.
+        msg = (
+            f"the build in {image} failed (its log is above); if the image could not be"
+            " pulled, `--backend zig` builds the same wheels without a container"
+        )
         raise WheelError(msg)
 
 
