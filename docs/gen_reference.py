@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import jinja2
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -301,9 +302,21 @@ def collapsed(title: str, body: str) -> str:
 
 
 def questions() -> dict[str, dict[str, Any]]:
-    """The questions of copier.yml, in order (keys starting with _ are settings)."""
+    """The questions of copier.yml, in order (keys starting with _ are settings).
+
+    Help texts and choices written as Jinja (python_min's) are rendered with the computed
+    values (`when: false`), the only ones they use.
+    """
     config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
-    return {k: v for k, v in config.items() if not k.startswith("_")}
+    found = {k: v for k, v in config.items() if not k.startswith("_")}
+    computed = {k: q["default"] for k, q in found.items() if q.get("when") is False}
+    for question in found.values():
+        if "{{" in str(question.get("help", "")):
+            question["help"] = jinja2.Template(question["help"]).render(computed)
+        if isinstance(question.get("choices"), str):
+            rendered = jinja2.Template(question["choices"]).render(computed)
+            question["choices"] = yaml.safe_load(rendered)
+    return found
 
 
 def choice_values(question: dict[str, Any]) -> list[tuple[str, str]]:
@@ -364,7 +377,12 @@ def questions_page() -> str:
             out.append(
                 "  (a Jinja expression over the earlier answers: copier offers its value)"
             )
-        if q.get("when") is not None:
+        if q.get("when") is False:
+            out.append(
+                "- **Never asked**: computed by the template and not recorded in "
+                "`.copier-answers.yml`, so `copier update` brings each release's value"
+            )
+        elif q.get("when") is not None:
             out.append(
                 f"- **Asked only when**: {code_span(str(q['when']))}; otherwise the "
                 "default is used"

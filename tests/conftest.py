@@ -11,15 +11,33 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import jinja2
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS: dict[str, Any] = {
-    key: value
-    for key, value in yaml.safe_load((ROOT / "copier.yml").read_text()).items()
-    if not key.startswith("_")
-}
+
+
+def load_questions() -> dict[str, Any]:
+    """copier.yml's questions, with help and choices written as Jinja rendered.
+
+    Those use only computed values (`when: false`), rendered from their defaults.
+    """
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    questions = {k: v for k, v in config.items() if not k.startswith("_")}
+    computed = {k: q["default"] for k, q in questions.items() if q.get("when") is False}
+    for question in questions.values():
+        if "{{" in str(question.get("help", "")):
+            question["help"] = jinja2.Template(question["help"]).render(computed)
+        if isinstance(question.get("choices"), str):
+            text = jinja2.Template(question["choices"]).render(computed)
+            question["choices"] = yaml.safe_load(text)
+    return questions
+
+
+QUESTIONS: dict[str, Any] = load_questions()
+# Computed values: never asked, never recorded in .copier-answers.yml.
+COMPUTED = {name for name, q in QUESTIONS.items() if q.get("when") is False}
 DEFAULT_DATA = {"project_name": "Fast Stats"}
 # Commits must work on a machine without a git identity, and without signing set up.
 GIT_ENV = {

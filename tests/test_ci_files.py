@@ -8,6 +8,7 @@ hooks' programs. Every assertion reads the tools' exit codes or JSON output.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from cibuildwheel.util.packaging import find_compatible_wheel
-from conftest import ROOT, git, render, run, tool
+from conftest import QUESTIONS, ROOT, git, render, run, tool
 from identify import identify
 
 if sys.version_info >= (3, 11):
@@ -29,9 +30,11 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-NEWEST = "3.14"  # the newest CPython of the generated classifiers
-# Answer sets whose CI/CD files differ: defaults (pybind11, 3.9, manylinux_2_28), the
-# stable-ABI wheel set, each other manylinux policy, the newest python_min, free text.
+NEWEST = QUESTIONS["python_newest"]["default"]  # the newest CPython of the classifiers
+OLDEST = QUESTIONS["python_min"]["default"]
+# Answer sets whose CI/CD files differ: defaults (pybind11, 3.11, manylinux_2_28), the
+# stable-ABI wheel set, each other manylinux policy, the oldest and newest python_min
+# (free-threaded builds start at 3.14), free text.
 CASES: dict[str, dict[str, Any]] = {
     "defaults": {},
     "nanobind-abi3-3.10": {
@@ -41,7 +44,8 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "manylinux2014": {"manylinux": "manylinux2014"},
     "manylinux_2_34": {"manylinux": "manylinux_2_34"},
-    "python-3.13": {"python_min": "3.13"},
+    "python-3.9": {"python_min": "3.9"},
+    "python-newest": {"python_min": NEWEST},
     # Quotes and Markdown in the free text (no backslash: mdformat would double it).
     "awkward": {
         "project_name": 'The "Quoted" Project',
@@ -115,8 +119,13 @@ def minor(version: str) -> int:
 
 def supported(data: dict[str, Any]) -> list[str]:
     """The CPythons the answers ask for: python_min up to NEWEST."""
-    oldest = data.get("python_min", "3.9")
+    oldest = data.get("python_min", OLDEST)
     return [f"3.{m}" for m in range(minor(oldest), minor(NEWEST) + 1)]
+
+
+def free_threaded(data: dict[str, Any]) -> list[str]:
+    """The free-threaded CPythons the answers ask for: 3.14t (PEP 779) up to NEWEST."""
+    return [f"{v}t" for v in supported(data) if minor(v) >= 14]
 
 
 def assert_pinned_and_least_privileged(path: Path) -> dict[str, str]:
@@ -157,10 +166,15 @@ def test_workflows_and_dependabot_match_their_schemas(
     dependabot = root / ".github" / "dependabot.yml"
     run(check, "--builtin-schema", "vendor.dependabot", dependabot, cwd=root)
     updates = load_yaml(dependabot)["updates"]
-    assert {u["package-ecosystem"] for u in updates} == {"github-actions", "pre-commit"}
+    ecosystems = {u["package-ecosystem"]: u for u in updates}
+    assert set(ecosystems) == {"github-actions", "pre-commit", "pip"}
     for update in updates:
-        assert update["groups"], update  # one pull request per ecosystem
         assert update["cooldown"]["default-days"] >= 7
+    assert ecosystems["github-actions"]["groups"]  # one pull request per ecosystem
+    assert ecosystems["pre-commit"]["groups"]
+    # The pip updates watch the one file that pins cd.yml's cibuildwheel.
+    pins = root / ecosystems["pip"]["directory"].lstrip("/") / "requirements.txt"
+    assert pins.is_file(), pins
 
 
 def test_pyproject_is_valid_with_the_tool_schemas(
@@ -234,7 +248,12 @@ def test_ci_lints_and_tests_oldest_and_newest_cpython(
     assert any("pre-commit run --all-files" in r for r in lint_runs), lint_runs
     matrix = ci["jobs"]["tests"]["strategy"]["matrix"]
     pythons = supported(data)
-    assert matrix["python-version"] == [pythons[0], pythons[-1]]
+    # The oldest and newest, and the oldest free-threaded: each a session of the noxfile.
+    expected = [pythons[0], pythons[-1], free_threaded(data)[0]]
+    assert matrix["python-version"] == expected
+    sessions = {f"tests-{v}" for v in [*pythons, *free_threaded(data)]}
+    assert {f"tests-{v}" for v in expected} <= sessions
+    assert noxfile_facts(root)["PYTHONS"] == [*pythons, *free_threaded(data)]
     assert {os.split("-")[0] for os in matrix["os"]} == {"ubuntu", "macos", "windows"}
     # The newest tested is the newest the project declares.
     classifiers = load_toml(root / "pyproject.toml")["project"]["classifiers"]
@@ -261,8 +280,13 @@ def test_cd_builds_everywhere_and_publishes_with_trusted_publishing(
         "macos-15",
         "windows-2025",
     ]
-    uses = [s.get("uses", "").split("@")[0] for s in jobs["wheels"]["steps"]]
-    assert "pypa/cibuildwheel" in uses
+    # cibuildwheel from PyPI, at the pinned release these tests check the wheel set with.
+    runs = "\n".join(s.get("run", "") for s in jobs["wheels"]["steps"])
+    assert "pip install -r .github/cibuildwheel/requirements.txt" in runs
+    assert "python -m cibuildwheel --output-dir wheelhouse" in runs
+    pins = (root / ".github" / "cibuildwheel" / "requirements.txt").read_text()
+    (pin,) = re.findall(r"^cibuildwheel==(\S+)$", pins, re.MULTILINE)
+    assert pin == importlib.metadata.version("cibuildwheel")
     publish = jobs["publish"]
     assert set(publish["needs"]) == {"sdist", "wheels"}
     assert "github.event_name == 'release'" in publish["if"]
@@ -310,7 +334,7 @@ def cibuildwheel_wheels(identifiers: list[str], py_api: str | None) -> list[str]
     cibuildwheel builds in order and, before each build, looks for an abi3 wheel already
     built that the CPython can use (its find_compatible_wheel): that one is then tested
     instead. scikit-build-core names a wheel abi3 when wheel.py-api = "cp3N" and the
-    CPython is 3.N or newer, and a plain one for older CPythons.
+    CPython is 3.N or newer and not free-threaded, and a plain one otherwise.
     """
     built: list[PurePath] = []
     for identifier in identifiers:
@@ -318,7 +342,8 @@ def cibuildwheel_wheels(identifiers: list[str], py_api: str | None) -> list[str]
             continue
         python, platform = identifier.split("-", 1)
         abi = python
-        if py_api and int(python[3:]) >= int(py_api[3:]):
+        python = python.rstrip("t")
+        if py_api and abi == python and int(python[3:]) >= int(py_api[3:]):
             python, abi = py_api, "abi3"
         built.append(PurePath(f"pkg-0.1.0-{python}-{abi}-{platform}.whl"))
     return [f"{w.name.split('-')[2]}-{w.name.split('-')[3]}" for w in built]
@@ -331,19 +356,21 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
     pyproject = load_toml(root / "pyproject.toml")
     cibw = pyproject["tool"]["cibuildwheel"]
     pythons = supported(data)
-    tags = [f"cp{v.replace('.', '')}" for v in pythons]
     assert pyproject["project"]["requires-python"] == f">={pythons[0]}"
-    assert cibw["build"] == [f"{t}-*" for t in tags]
+    assert "build" not in cibw  # the CPythons come from requires-python alone
     policy = data.get("manylinux", "manylinux_2_28")
     assert cibw["manylinux-x86_64-image"] == cibw["manylinux-aarch64-image"] == policy
     assert cibw["test-groups"] == ["test"]
     # The noxfile reads the same range (from the classifiers) and the same abi3 start.
     facts = noxfile_facts(root)
-    assert facts["PYTHONS"] == pythons
+    assert facts["PYTHONS"] == [*pythons, *free_threaded(data)]
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
     assert facts["ABI3_FROM"] == ("3.12" if data.get("stable_abi") else None)
-    # What cibuildwheel selects on each runner of cd.yml: those CPythons, glibc only,
-    # 64-bit only, no PyPy, no free-threaded builds.
+    # What cibuildwheel selects on each runner of cd.yml: every supported CPython and the
+    # free-threaded ones from 3.14, glibc only, 64-bit only, no PyPy.
+    wheels_py = load_wheels_py(root)
+    versions = sorted([*pythons, *free_threaded(data)], key=wheels_py.version_key)
+    tags = [wheels_py.version_tags(v)[1] for v in versions]  # cp314t for 3.14t
     cibuildwheel = tool("cibuildwheel")
     for platform, archs, suffix in CIBW_TARGETS:
         out = stdout_of(
@@ -352,24 +379,32 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
         )  # fmt: skip
         identifiers = out.split()
         assert identifiers == [f"{t}-{suffix}" for t in tags], (platform, archs)
+        if minor(pythons[0]) <= 14:
+            assert {f"cp315-{suffix}", f"cp314t-{suffix}", f"cp315t-{suffix}"} <= set(
+                identifiers
+            )
     # The wheel set: one per CPython, except that with the stable ABI one cp312-abi3
     # wheel serves 3.12 and newer, exactly as tools/wheels.py splits them.
     ci_set = cibuildwheel_wheels([f"{t}-manylinux_x86_64" for t in tags], py_api)
-    own, shared = load_wheels_py(root).abi3_split(pythons, facts["ABI3_FROM"])
-    nox_set = [f"cp{v.replace('.', '')}-cp{v.replace('.', '')}" for v in own]
+    own, shared = wheels_py.abi3_split(versions, facts["ABI3_FROM"])
+    nox_set = ["-".join(wheels_py.version_tags(v)) for v in own]
     if shared:
-        nox_set.append(f"cp{shared[0].replace('.', '')}-abi3")
-    assert ci_set == nox_set
+        nox_set.append("cp312-abi3")
+    assert sorted(ci_set) == sorted(nox_set)
     if data.get("stable_abi"):
-        assert ci_set[-1] == "cp312-abi3"
+        assert "cp312-abi3" in ci_set
+        assert {"cp314-cp314t", "cp315-cp315t"} <= set(ci_set)
 
 
-def test_nox_wheels_refuses_a_build_list_that_disagrees(tmp_path: Path) -> None:
+def test_nox_wheels_refuses_a_range_that_disagrees(tmp_path: Path) -> None:
     root = render(tmp_path / "project")
     path = root / "pyproject.toml"
     text = path.read_text(encoding="utf-8")
-    assert ', "cp314-*"]' in text
-    path.write_text(text.replace(', "cp314-*"]', "]"), encoding="utf-8")
+    declared = f'requires-python = ">={OLDEST}"'
+    assert declared in text
+    path.write_text(
+        text.replace(declared, 'requires-python = ">=3.8"'), encoding="utf-8"
+    )
     proc = subprocess.run(
         [tool("nox"), "-s", "wheels"],
         cwd=root,
@@ -379,8 +414,8 @@ def test_nox_wheels_refuses_a_build_list_that_disagrees(tmp_path: Path) -> None:
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
-    assert "[tool.cibuildwheel] build = " in output, output
-    assert "3.9, 3.10, 3.11, 3.12, 3.13, 3.14" in output, output
+    assert "requires-python = '>=3.8' in pyproject.toml must be" in output, output
+    assert f"'>={OLDEST}', the oldest CPython of the classifiers" in output, output
 
 
 # What each pre-commit hook runs, with the same program from PyPI: pre-commit itself would

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import QUESTIONS, ROOT, render, run, tool
+from conftest import COMPUTED, QUESTIONS, ROOT, render, run, tool
 
 TUTORIAL = ROOT / "docs" / "getting-started.md"
 NANOBIND = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
@@ -72,7 +72,9 @@ def test_questions_page_has_every_question_with_default_choices_and_validator(
         values = choices.values() if isinstance(choices, dict) else choices
         for value in values:
             assert f"`{value}`" in text, f"{name}: choice {value!r} missing"
-        if "when" in question:
+        if question.get("when") is False:
+            assert "Never asked" in text, name
+        elif "when" in question:
             assert str(question["when"]) in text, name
         if "validator" in question:
             # Each message of the validator is shown (the text between its Jinja tags).
@@ -84,7 +86,7 @@ def test_questions_page_has_every_question_with_default_choices_and_validator(
 def test_readme_question_table_names_every_question() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("## Questions", 1)[1].split("\n## ", 1)[0]
-    for name in QUESTIONS:
+    for name in QUESTIONS.keys() - COMPUTED:
         assert f"`{name}`" in table, f"README.md's question table lacks {name}"
 
 

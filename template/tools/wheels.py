@@ -114,14 +114,19 @@ def run(
     return proc.stdout
 
 
-def version_tag(version: str) -> str:
-    """'3.12' -> 'cp312'."""
-    return "cp" + version.replace(".", "")
+def version_tags(version: str) -> tuple[str, str]:
+    """The python and abi tags of a CPython's own wheels: '3.12' -> ('cp312', 'cp312').
+
+    A trailing 't' marks a free-threaded CPython: '3.14t' -> ('cp314', 'cp314t').
+    """
+    python_tag = "cp" + version.rstrip("t").replace(".", "")
+    return python_tag, python_tag + ("t" if version.endswith("t") else "")
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """'3.9' -> (3, 9), which sorts before (3, 10) as '3.9' does not before '3.10'."""
-    return tuple(int(part) for part in version.split("."))
+    """'3.9' -> (3, 9, 0), which sorts before (3, 10, 0); '3.14t' -> (3, 14, 1)."""
+    major, minor = version.rstrip("t").split(".")
+    return int(major), int(minor), int(version.endswith("t"))
 
 
 def wheel_tags(wheel: Path) -> tuple[str, str]:
@@ -133,13 +138,16 @@ def wheel_tags(wheel: Path) -> tuple[str, str]:
 def abi3_split(
     versions: list[str], abi3_from: str | None
 ) -> tuple[list[str], list[str]]:
-    """The CPythons that need a wheel of their own, and those that one abi3 wheel serves."""
+    """The CPythons that need a wheel of their own, and those that one abi3 wheel serves.
+
+    Free-threaded CPythons cannot load abi3 modules: each of them gets a wheel of its own.
+    """
     ordered = sorted(versions, key=version_key)
     if abi3_from is None:
         return ordered, []
     floor = version_key(abi3_from)
-    own = [v for v in ordered if version_key(v) < floor]
-    return own, [v for v in ordered if version_key(v) >= floor]
+    shared = [v for v in ordered if version_key(v) >= floor and not v.endswith("t")]
+    return [v for v in ordered if v not in shared], shared
 
 
 # --- the steps both backends share ------------------------------------------------------
@@ -239,22 +247,26 @@ def make_wheels(
     """
     own, shared = abi3_split(list(pythons), args.abi3_from)
     for version in own:
-        tag = version_tag(version)
+        python_tag, abi_tag = version_tags(version)
         if args.abi3_from:
+            why = (
+                "free-threaded CPython cannot load abi3 modules"
+                if version.endswith("t")
+                else f"the stable ABI, abi3, is built from CPython {args.abi3_from} on"
+            )
             print(
-                f"CPython {version}: a {tag}-{tag} wheel of its own "
-                f"(the stable ABI, abi3, is built from CPython {args.abi3_from} on)",
+                f"CPython {version}: a {python_tag}-{abi_tag} wheel of its own ({why})",
                 flush=True,
             )
-        wheel = build(pythons[version], work / tag)
-        expect_tags(wheel, tag, tag)
-        test_wheel(pythons[version], wheel, args.test_requires, work / tag)
+        wheel = build(pythons[version], work / abi_tag)
+        expect_tags(wheel, python_tag, abi_tag)
+        test_wheel(pythons[version], wheel, args.test_requires, work / abi_tag)
         shutil.copy2(wheel, out / wheel.name)
     if not shared:
         if args.abi3_from:
             print(f"No CPython {args.abi3_from}+ selected or found: no abi3 wheel")
         return
-    abi3_tag = version_tag(args.abi3_from)
+    abi3_tag = version_tags(args.abi3_from)[0]
     print(
         f"CPython {', '.join(shared)}: one {abi3_tag}-abi3 wheel, built with CPython "
         f"{shared[0]} and tested on each",
@@ -263,7 +275,7 @@ def make_wheels(
     wheel = build(pythons[shared[0]], work / "abi3")
     expect_tags(wheel, abi3_tag, "abi3")
     for version in shared:
-        test_dir = work / f"abi3-on-{version_tag(version)}"
+        test_dir = work / f"abi3-on-{version_tags(version)[1]}"
         test_dir.mkdir(parents=True, exist_ok=True)
         test_wheel(pythons[version], wheel, args.test_requires, test_dir)
     shutil.copy2(wheel, out / wheel.name)
@@ -502,8 +514,8 @@ def inside_container(args: argparse.Namespace) -> None:
     """Inside the image: build, repair and test the wheel set with the CPythons in /opt/python."""
     pythons = {}
     for version in args.python:
-        tag = version_tag(version)
-        python = Path(f"/opt/python/{tag}-{tag}/bin/python")
+        # The manylinux layout: /opt/python/cp314-cp314, and cp314-cp314t when free-threaded.
+        python = Path("/opt/python/{}-{}/bin/python".format(*version_tags(version)))
         if python.exists():
             pythons[version] = str(python)
         else:
