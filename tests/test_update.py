@@ -273,13 +273,14 @@ def test_conflicting_edit_keeps_both_sides(
 
 
 def previous_release() -> tuple[str, Version]:
-    """The real template's previous release: the newest tag before HEAD, else the root.
+    """The real template's previous release: its tag, else its commit, else the root.
 
     `git describe HEAD^` finds the newest release tag before HEAD's commit whether or not
-    HEAD itself is tagged. Before the first release, or in a clone without tags, the
+    HEAD itself is tagged. Tags do not reach every clone (CI's among them), so without
+    one the release is found by CHANGELOG.md instead: the commit that added the newest
+    `## [X.Y.Z]` heading, i.e. the release's own commit. Before the first release the
     oldest commit (the root, or a shallow clone's boundary) stands in: any commit is a
-    state someone may have generated a project from, and it is always there, so the test
-    runs in every checkout instead of being skipped.
+    state someone may have generated a project from, so the test never skips.
     """
     found = subprocess.run(
         ["git", "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD^"],
@@ -291,6 +292,15 @@ def previous_release() -> tuple[str, Version]:
     if found.returncode == 0:
         tag = found.stdout.strip()
         return tag, Version(tag)
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)
+    if released:
+        heading = f"## [{released[1]}]"
+        commits = run(
+            "git", "log", "--format=%H", "-S", heading, "--", "CHANGELOG.md", cwd=ROOT
+        ).split()
+        if commits:
+            return commits[-1], Version(released[1])
     oldest = run("git", "rev-list", "--max-parents=0", "HEAD", cwd=ROOT).split()[-1]
     return oldest, Version("0.0.0")
 
@@ -310,7 +320,10 @@ def test_update_from_previous_release_to_head_renders_cleanly(tmp_path: Path) ->
     # HEAD with uncommitted changes, as conftest.render and `copier copy --vcs-ref HEAD`.
     update(project, vcs_ref="HEAD", unsafe=bool(crossed))
 
-    fresh_project = render(tmp_path / "fresh")
+    # Answers are kept: a fresh project with the same ones is what the update must give.
+    fresh_project = render(
+        tmp_path / "fresh", python_min=answers(project)["python_min"]
+    )
     fresh, updated = files(fresh_project), files(project)
     assert updated.keys() == fresh.keys(), ref
     for name, content in fresh.items():
@@ -322,6 +335,38 @@ def test_update_from_previous_release_to_head_renders_cleanly(tmp_path: Path) ->
         del recorded["_commit"]  # HEAD's uncommitted changes get a new commit each time
     assert new_answers == fresh_answers
     assert not list(project.rglob("*.rej"))
+
+
+def test_update_keeps_python_min_and_grows_the_cpython_range(tmp_path: Path) -> None:
+    """A project of the previous release keeps its python_min; its range grows to the newest."""
+    ref, version = previous_release()
+    assert version >= Version("0.2.0"), (ref, version)  # found even without git tags
+    project = generate(ROOT, tmp_path / "fast-stats", ref, python_min="3.9")
+    user_edits(project)
+    update(project, vcs_ref="HEAD")
+    assert answers(project)["python_min"] == "3.9"
+    assert not list(project.rglob("*.rej"))
+    assert not CONFLICT_MARKERS.search(
+        "\n".join(t.decode(errors="replace") for t in files(project).values())
+    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    newest = yaml.safe_load((ROOT / "copier.yml").read_text())["python_newest"][
+        "default"
+    ]
+    classifiers = pyproject["project"]["classifiers"]
+    assert f"Programming Language :: Python :: {newest}" in classifiers
+    assert "Programming Language :: Python :: 3.9" in classifiers
+    assert pyproject["project"]["requires-python"] == ">=3.9"
+    # cibuildwheel now takes the CPythons, free-threaded ones included, from requires-python.
+    assert "build" not in pyproject["tool"]["cibuildwheel"]
+    ci = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert f'python-version: ["3.9", "{newest}", "3.14t"]' in ci
+    # The user's work is still there.
+    assert (
+        (project / "src" / MODULE / "__init__.py").read_text().endswith(USER_FUNCTION)
+    )
+    for name, text in USER_FILES.items():
+        assert (project / name).read_text(encoding="utf-8") == text
 
 
 RENAME_FROM, RENAME_TO = "tests/test_properties.py", "tests/test_property_based.py"
