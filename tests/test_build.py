@@ -8,12 +8,20 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import assert_tests_passed, nox_lint_tests_build, render, run, tool
+from conftest import (
+    QUESTIONS,
+    assert_tests_passed,
+    nox_lint_tests_build,
+    render,
+    run,
+    tool,
+)
 
 pytestmark = pytest.mark.slow
 
-# The oldest and newest CPython the default project supports that this machine has.
-OLDEST, NEWEST = "3.9", "3.13"
+# The oldest CPython the default project supports, and the newest that pyenv has here
+# (3.14 and 3.15: tests/test_newer_cpythons.py).
+OLDEST, NEWEST = QUESTIONS["python_min"]["default"], "3.13"
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +118,44 @@ def test_bench_session_prints_table_goals_and_native_comparison(
     )[1]
     ratio = re.compile(r"^  \S+\s+float\d\d\s+10000000\s+[\d.]+$", re.MULTILINE)
     assert len(ratio.findall(comparison)) == 8
+
+
+def minimums_output(root: Path) -> str:
+    """`nox -s minimums`: the tests with every dependency at its declared floor."""
+    output = run(tool("nox"), "-s", "minimums", cwd=root)
+    assert "Session minimums was successful" in output
+    assert_passed = re.search(r"=+ (\d+) passed in ", output)
+    assert assert_passed, output[-2000:]
+    assert int(assert_passed[1]) >= 70
+    return output
+
+
+def test_minimums_session_tests_the_declared_floors(
+    default_project: tuple[Path, str],
+) -> None:
+    root, _ = default_project
+    output = minimums_output(root)
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    floors = re.findall(r'"([\w-]+)>=([\d.]+)"', pyproject)
+    assert {name for name, _ in floors} >= {
+        "numpy", "pytest", "hypothesis", "scikit-build-core", "pybind11",
+    }  # fmt: skip
+    for name, version in floors:
+        if name not in ("nox", "ruff"):  # dev tools, not needed by the tests
+            assert f"{name}=={version}" in output, name
+    assert (
+        f"-- Python {OLDEST}." in output
+    )  # pytest's header: the oldest CPython ran them
+
+
+def test_minimums_session_on_the_oldest_cpython_of_all(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """python_min 3.9, for old fleets: its floors (NumPy 1.21, pytest 8.4) on CPython 3.9."""
+    oldest = min(QUESTIONS["python_min"]["choices"].values(), key=lambda v: int(v[2:]))
+    run(f"python{oldest}", "-c", "pass")
+    root = render(tmp_path_factory.mktemp("oldest") / "fast-stats", python_min=oldest)
+    output = minimums_output(root)
+    assert "numpy==1.21 " in output
+    assert "pytest==8.4 " in output
+    assert f"-- Python {oldest}." in output

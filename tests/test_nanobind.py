@@ -87,6 +87,20 @@ def test_abi3_split(wheels: ModuleType) -> None:
         [],
     )
     assert wheels.abi3_split(["3.10", "3.11"], "3.12") == (["3.10", "3.11"], [])
+    # Free-threaded CPythons cannot load abi3 modules: a wheel each, in version order.
+    assert wheels.abi3_split(["3.15t", "3.15", "3.14t", "3.14", "3.11"], "3.12") == (
+        ["3.11", "3.14t", "3.15t"],
+        ["3.14", "3.15"],
+    )
+
+
+def test_free_threaded_tags_and_order(wheels: ModuleType) -> None:
+    assert wheels.version_tags("3.12") == ("cp312", "cp312")
+    assert wheels.version_tags("3.14t") == ("cp314", "cp314t")
+    versions = ["3.15t", "3.9", "3.15", "3.14t", "3.10", "3.14"]
+    assert sorted(versions, key=wheels.version_key) == [
+        "3.9", "3.10", "3.14", "3.14t", "3.15", "3.15t",
+    ]  # fmt: skip
 
 
 def fake_build(abi3_from: str | None) -> Callable[[str, Path], Path]:
@@ -94,13 +108,15 @@ def fake_build(abi3_from: str | None) -> Callable[[str, Path], Path]:
 
     def build(python: str, work: Path) -> Path:
         version = python.rsplit("python", 1)[1]
-        tag = "cp" + version.replace(".", "")
-        minor = int(version.split(".")[1])
+        tag = "cp" + version.rstrip("t").replace(".", "")
+        minor = int(version.rstrip("t").split(".")[1])
+        # Never abi3 on a free-threaded CPython: nanobind drops STABLE_ABI there.
         abi3 = abi3_from is not None and minor >= int(abi3_from.split(".")[1])
+        abi3 = abi3 and not version.endswith("t")
         name = (
             f"cp{abi3_from.replace('.', '')}-abi3"
             if abi3_from and abi3
-            else f"{tag}-{tag}"
+            else f"{tag}-{tag}{'t' if version.endswith('t') else ''}"
         )
         work.mkdir(parents=True)
         wheel = work / f"fast_stats-0.1.0-{name}-manylinux_2_28_x86_64.whl"
@@ -110,12 +126,13 @@ def fake_build(abi3_from: str | None) -> Callable[[str, Path], Path]:
     return build
 
 
-def make_wheels(
+def make_wheels(  # noqa: PLR0913, PLR0917 (fixtures, then what the case varies)
     wheels: ModuleType,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     abi3_from: str | None,
     built_as: str | None,
+    versions: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13"),
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Run make_wheels on fake CPythons; return the wheels written and the tests run."""
     tested: list[tuple[str, str]] = []
@@ -124,7 +141,7 @@ def make_wheels(
         "test_wheel",
         lambda python, wheel, requires, work: tested.append((python, tags(wheel))),
     )
-    pythons = {v: f"/fake/python{v}" for v in ("3.10", "3.11", "3.12", "3.13")}
+    pythons = {v: f"/fake/python{v}" for v in versions}
     args = argparse.Namespace(abi3_from=abi3_from, test_requires=["pytest"])
     out = tmp_path / "out"
     out.mkdir()
@@ -153,6 +170,42 @@ def test_without_abi3_every_cpython_gets_its_own_wheel(
     assert [python for python, _ in tested] == [
         f"/fake/python3.{minor}" for minor in (10, 11, 12, 13)
     ]
+
+
+def test_free_threaded_cpythons_get_a_wheel_each_beside_the_abi3_one(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    versions = ("3.12", "3.14", "3.14t", "3.15", "3.15t")
+    made, tested = make_wheels(wheels, monkeypatch, tmp_path, "3.12", "3.12", versions)
+    assert made == ["cp312-abi3", "cp314-cp314t", "cp315-cp315t"]
+    assert tested == [
+        ("/fake/python3.14t", "cp314-cp314t"),
+        ("/fake/python3.15t", "cp315-cp315t"),
+        ("/fake/python3.12", "cp312-abi3"),
+        ("/fake/python3.14", "cp312-abi3"),
+        ("/fake/python3.15", "cp312-abi3"),
+    ]
+    out = capsys.readouterr().out
+    assert "CPython 3.14t: a cp314-cp314t wheel of its own (free-threaded" in out
+
+
+def test_free_threaded_wheel_must_carry_its_abi_tag(
+    wheels: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def regular(
+        python: str, work: Path
+    ) -> Path:  # as if a regular CPython had built it
+        return fake_build(None)(python.rstrip("t"), work)
+
+    monkeypatch.setattr(wheels, "test_wheel", lambda *args: None)
+    args = argparse.Namespace(abi3_from=None, test_requires=[])
+    with pytest.raises(wheels.WheelError, match="expected a cp314-cp314t wheel"):
+        wheels.make_wheels(
+            args, {"3.14t": "/fake/python3.14t"}, regular, tmp_path / "w", tmp_path
+        )
 
 
 def test_version_specific_wheel_where_abi3_was_expected_is_refused(
