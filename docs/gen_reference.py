@@ -418,7 +418,8 @@ def sessions_page(projects: dict[str, Path]) -> str:
         "",
         (
             "The sessions of a generated project's `noxfile.py`, as `nox --list` reports them "
-            "for the default project (`python_min` 3.9) when this site was built. `nox` alone "
+            f"for the default project (`python_min` {questions()['python_min']['default']}) when "
+            "this site was built. `nox` alone "
             "runs the sessions marked *default*; `nox -s NAME` runs one; arguments after `--` "
             "go to the session (`nox -s tests-3.12 -- -k dot`)."
         ),
