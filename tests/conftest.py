@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import copier
 import jinja2
@@ -116,3 +116,25 @@ def assert_tests_passed(output: str, version: str) -> None:
     assert int(summary.group(1)) >= 70
     assert "failed" not in summary.group(0)
     assert "skipped" not in summary.group(0)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """This test cannot run on this machine: skip it, saying why, except on CI.
+
+    .ci/run (CI=true) installs every tool the tests need, so there a missing one is a
+    failure, never a skip that would count as passing.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: .ci/run should have installed it)")
+    pytest.skip(f"{reason}; .ci/run installs it")
+
+
+def local_manylinux_image(cache_dir: Path) -> str:
+    """The local manylinux-like image (tests/manylinux_image.py), or unavailable()."""
+    from manylinux_image import ImageBuildError, build_image, check_requirements  # noqa: PLC0415
+
+    try:
+        check_requirements()
+    except ImageBuildError as err:
+        unavailable(str(err))
+    return build_image(cache_dir)

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import local_manylinux_image, unavailable
 from manylinux_image import (
     PYTHON,
     ImageBuildError,
@@ -52,7 +53,7 @@ PYBIND11_MODULE(tinyext, m) { m.def("greet", &greet); }
 @pytest.fixture(scope="session")
 def image(request: pytest.FixtureRequest) -> str:
     """The image, built once per machine (later sessions find it in podman)."""
-    return build_image(request.config.cache.mkdir("fce-manylinux-image"))
+    return local_manylinux_image(request.config.cache.mkdir("fce-manylinux-image"))
 
 
 def podman_run(
@@ -81,8 +82,22 @@ def test_missing_tools_raise_a_clear_error(
         build_image(tmp_path)
 
 
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_missing_tools_skip_outside_ci_and_fail_on_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match="missing podman, runc, debootstrap") as raised:
+        local_manylinux_image(tmp_path)
+    assert (".ci/run should have installed it" in str(raised.value)) is bool(ci)
+
+
 @pytest.mark.slow
 def test_podman_takes_runtime_from_containers_conf() -> None:
+    if shutil.which("podman") is None:
+        unavailable("podman is not installed")
     out = subprocess.run(
         ["podman", "info", "--format", "{{.Host.OCIRuntime.Name}}"],
         env=podman_env(),

@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import render, run, tool
-from manylinux_image import PYTHON_VERSION, build_image, podman_env
+from conftest import local_manylinux_image, render, run, tool
+from manylinux_image import PYTHON_VERSION, podman_env
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,9 @@ TAG = "cp" + PYTHON_VERSION.replace(".", "")
 def container_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, str]:
-    image = build_image(Path(request.config.cache.mkdir("fce-manylinux-image")))
+    image = local_manylinux_image(
+        Path(request.config.cache.mkdir("fce-manylinux-image"))
+    )
     root = render(
         tmp_path_factory.mktemp("container") / "fast-stats",
         manylinux="manylinux_2_34",
