@@ -182,7 +182,8 @@ def test_accepted_module_names_are_ascii_identifiers(name: str) -> None:
 )
 def test_free_text_with_a_control_character_is_refused(name: str, value: str) -> None:
     has_control = any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
-    message = refusal(name, value or "x")
+    # Never blank: a blank project_name is refused as missing instead.
+    message = refusal(name, "x" + value)
     assert bool(message) == has_control, (value, message)
     if has_control:
         assert message.startswith(f"{name} must be one line of text")
