@@ -2,25 +2,70 @@
 
 from __future__ import annotations
 
+import keyword
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, render, tool
+from conftest import QUESTIONS, ROOT, render, tool
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2.sandbox import SandboxedEnvironment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 CASES = [
     ({"project_name": "  "}, "project_name is required"),
     ({"package_name": "fast stats!"}, "is not a valid PEP 508 name"),
     ({"package_name": "-leading-dash"}, "is not a valid PEP 508 name"),
+    # `$` would match before a final newline; the validators anchor at the true end.
+    ({"package_name": "fast-stats\n"}, "is not a valid PEP 508 name"),
+    # With a case-insensitive match these two would pass as k and s.
+    ({"package_name": "\u212aelvin"}, "is not a valid PEP 508 name"),
+    ({"package_name": "cla\u017fs"}, "is not a valid PEP 508 name"),
+    (
+        {"project_name": "\u65e5\u672c"},
+        "has no letter or digit to make it from, so set package_name",
+    ),
+    ({"project_name": "Fast\nStats"}, "project_name must be one line of text"),
+    (
+        {"project_name": "3D Tools"},
+        (
+            "module_name '3d_tools', made from package_name '3d-tools', is not a valid"
+            " Python identifier: it starts with a digit, so set module_name"
+        ),
+    ),
+    ({"module_name": "fast_stats\n"}, "is not a valid Python identifier"),
     ({"module_name": "3body"}, "is not a valid Python identifier"),
     ({"module_name": "fast-stats"}, "is not a valid Python identifier"),
     ({"module_name": "lambda"}, "is a Python keyword"),
     ({"module_name": "json"}, "would shadow the standard-library module"),
     ({"module_name": "asyncio"}, "would shadow the standard-library module"),
+    ({"module_name": "test"}, "would shadow the standard-library module"),
     ({"module_name": "numpy"}, "would shadow a dependency of the project"),
+    ({"module_name": "pytest"}, "would shadow a dependency of the project"),
+    ({"module_name": "hypothesis"}, "would shadow a dependency of the project"),
+    ({"module_name": "__main__"}, "is a name Python imports itself"),
+    ({"module_name": "sitecustomize"}, "is a name Python imports itself"),
+    ({"description": "Two\nlines"}, "description must be one line of text"),
+    ({"author_name": "Tab\tName"}, "author_name must be one line of text"),
     ({"author_email": "not-an-address"}, "does not look like an email address"),
     ({"author_email": "two@@example.com"}, "does not look like an email address"),
+    ({"author_email": "you@example.com\n"}, "does not look like an email address"),
+    ({"author_email": 'y"ou@example.com'}, "does not look like an email address"),
+    ({"author_email": "y\\ou@example.com"}, "does not look like an email address"),
     ({"url": "example.com"}, "must be empty or start with https://"),
+    ({"url": "https://example.com\n"}, "must be empty or start with https://"),
+    ({"url": 'https://example.com/"x'}, "must be empty or start with https://"),
+    ({"url": "https://example.com/\\x"}, "must be empty or start with https://"),
+    # The question is hidden for pybind11, but an answer given with --data still counts.
+    ({"stable_abi": "true"}, "stable_abi needs bindings=nanobind"),
     (
         {"bindings": "nanobind", "python_min": "3.9"},
         "nanobind 3 needs CPython 3.10 or newer, but python_min is 3.9",
@@ -37,11 +82,30 @@ CASES = [
     ids=[next(iter(d)) + "=" + next(iter(d.values())) for d, _ in CASES],
 )
 def test_copier_refuses(tmp_path: Path, data: dict[str, str], message: str) -> None:
-    dest = tmp_path / "project"
     answers = {"project_name": "Fast Stats", **data}
     args = [
         arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")
     ]
+    assert_refused(tmp_path / "project", args, message)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ("stable_abi: true\n", "stable_abi needs bindings=nanobind"),
+        # A YAML block scalar keeps its final newline.
+        ("description: |\n  A fast library\n", "description must be one line of text"),
+    ],
+    ids=["stable_abi", "description"],
+)
+def test_copier_refuses_data_file(tmp_path: Path, answers: str, message: str) -> None:
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text("project_name: Fast Stats\n" + answers, encoding="utf-8")
+    assert_refused(tmp_path / "project", ["--data-file", str(data_file)], message)
+
+
+def assert_refused(dest: Path, args: list[str], message: str) -> None:
+    """copier copy with these answers exits non-zero, says message and writes nothing."""
     proc = subprocess.run(
         [
             tool("copier"),
@@ -67,3 +131,81 @@ def test_valid_names_are_accepted(tmp_path: Path) -> None:
     root = render(tmp_path / "p", project_name="My.Lib_2", module_name="_mylib2")
     assert (root / "src" / "_mylib2" / "__init__.py").is_file()
     assert 'name = "my-lib-2"' in (root / "pyproject.toml").read_text()
+
+
+# The validators, rendered as copier renders them, for many answers at once.
+JINJA = SandboxedEnvironment(
+    extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
+)
+DERIVED = {"project_name": "Fast Stats", "package_name": "fast-stats"}
+
+
+def refusal(name: str, value: str) -> str:
+    """The message copier.yml's validator of question `name` gives for value, or ''."""
+    validator = JINJA.from_string(QUESTIONS[name]["validator"])
+    return validator.render({**DERIVED, name: value}).strip()
+
+
+# ASCII letters and separators, the Unicode letters that fold to them under a
+# case-insensitive match or NFKC (Kelvin sign, long s, dotted I, fullwidth k and a),
+# and white space.
+LOOKALIKES = st.text(
+    st.sampled_from("akAKs09._-\u212a\u017f\u0130\uff4b\uff41 \n\t"),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LOOKALIKES)
+def test_accepted_package_names_are_valid_for_packaging(name: str) -> None:
+    if refusal("package_name", name):
+        return
+    assert canonicalize_name(name, validate=True)
+    assert Requirement(name).name == name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(LOOKALIKES, LOOKALIKES.map(lambda s: "m" + s)))
+def test_accepted_module_names_are_ascii_identifiers(name: str) -> None:
+    if refusal("module_name", name):
+        return
+    assert name.isascii(), repr(name)
+    assert name.isidentifier(), repr(name)
+    assert not keyword.iskeyword(name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["description", "author_name", "project_name"]),
+    st.text(st.characters(max_codepoint=0x2100), max_size=12),
+)
+def test_free_text_with_a_control_character_is_refused(name: str, value: str) -> None:
+    has_control = any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    # Never blank: a blank project_name is refused as missing instead.
+    message = refusal(name, "x" + value)
+    assert bool(message) == has_control, (value, message)
+    if has_control:
+        assert message.startswith(f"{name} must be one line of text")
+
+
+@pytest.mark.parametrize(
+    ("project_name", "package_name", "module_name"),
+    [
+        ("Zürich Ströme", "zurich-strome", "zurich_strome"),
+        ("Ærø Łódź Straße", "aero-lodz-strasse", "aero_lodz_strasse"),
+        # Decomposed accents (as macOS file names have them) are dropped as well.
+        ("Cafe\u0301 Cre\u0300me", "cafe-creme", "cafe_creme"),
+        ("3D Tools", "3d-tools", None),
+    ],
+)
+def test_derived_names_keep_accented_letters(
+    tmp_path: Path, project_name: str, package_name: str, module_name: str | None
+) -> None:
+    answers = {"project_name": project_name}
+    if module_name is None:  # a name that cannot start an identifier: set module_name
+        answers["module_name"] = "tools3d"
+    root = render(tmp_path / "p", **answers)
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["name"] == package_name
+    assert (root / "src" / (module_name or "tools3d") / "__init__.py").is_file()

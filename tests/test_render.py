@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 import sys
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import COMPUTED, QUESTIONS, render, run, tool
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from validate_pyproject import api as vpp
 
 if sys.version_info >= (3, 11):
@@ -77,6 +80,7 @@ AWKWARD = {
     "module_name": "a_very_long_import_name_for_checking_line_lengths_in_generated_files",
     "description": 'Says "hi" \\ with a backslash',
     "author_name": 'O\'Brien "Bob" Ñandú',
+    "author_email": "o'brien+fast.stats@example.com",
     "url": "https://example.com/project",
 }
 AWKWARD_NANOBIND = {
@@ -136,6 +140,47 @@ def test_config_files_parse_and_pyproject_is_valid(
     assert pyproject["project"]["license"] == data.get("license", "MIT")
     for name in (".copier-answers.yml", ".clang-format"):
         assert yaml.safe_load((root / name).read_text(encoding="utf-8"))
+
+
+# Free text drawn to stress TOML and Python string syntax: quotes, backslashes, control
+# characters, non-ASCII letters and line separators TOML and Python do not treat as newlines.
+FREE_TEXT = st.text(
+    st.one_of(
+        st.sampled_from("\"'\\\n\r\t\x00\x1b\x7f\u2028\u0085 ñ{}#=[]"),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=10,
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(description=FREE_TEXT, author_name=FREE_TEXT)
+def test_free_text_is_refused_or_written_exactly(
+    tmp_path_factory: pytest.TempPathFactory, description: str, author_name: str
+) -> None:
+    """Free text with a control character stops copier; any other comes out unchanged."""
+    dest = tmp_path_factory.mktemp("free") / "project"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in description + author_name):
+        with pytest.raises(
+            ValueError, match="must be one line of text: it holds a newline"
+        ):
+            render(dest, description=description, author_name=author_name)
+        assert not dest.exists() or not any(dest.iterdir())
+        return
+    render(dest, description=description, author_name=author_name)
+    pyproject = tomllib.loads((dest / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == description
+    assert pyproject["project"]["authors"][0]["name"] == author_name
+    vpp.Validator()(pyproject)
+    init = dest / "src" / "fast_stats" / "__init__.py"
+    docstring = ast.get_docstring(
+        ast.parse(init.read_text(encoding="utf-8")), clean=False
+    )
+    assert docstring == description
 
 
 def test_license_text_follows_choice(project: tuple[Path, dict[str, Any]]) -> None:
