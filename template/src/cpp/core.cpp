@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 
 #include "kernels.hpp"
@@ -61,24 +60,37 @@ bool cpu_has(const KernelTable& table, const CpuFeatures& cpu) noexcept {
   }
   return true;
 }
+
+// Whether a equals b, a lower-case name, in any case (ASCII only, as level names are).
+bool equals_ignoring_case(const char* a, const char* b) noexcept {
+  for (; *a != '\0' && *b != '\0'; ++a, ++b) {
+    const char lower = *a >= 'A' && *a <= 'Z' ? static_cast<char>(*a - 'A' + 'a') : *a;
+    if (lower != *b) {
+      return false;
+    }
+  }
+  return *a == *b;
+}
 #endif
 
 const KernelTable& select() noexcept {
 #if defined(CORE_X86_DISPATCH)
   const CpuFeatures cpu = detect_cpu();
   // The variable named by SIMD_ENV_VAR (<MODULE>_SIMD, set in CMake) caps the level, e.g. to
-  // test or compare paths: "baseline" or "avx2". A level the CPU lacks is never chosen.
-  const char* cap = std::getenv(SIMD_ENV_VAR);
-  const KernelTable* const wider[] = {&avx512::table, &avx2::table};
-  for (const KernelTable* table : wider) {
-    if (cap != nullptr && *cap != '\0') {
-      if (std::strcmp(cap, table->name) != 0) {
-        continue;
-      }
-      cap = nullptr;  // this level and every lower one are allowed
+  // test or compare paths: "baseline", "avx2" or "avx512", in any case. Another value is
+  // ignored (the package warns of it at import). A level the CPU lacks is never chosen.
+  const char* const cap = std::getenv(SIMD_ENV_VAR);
+  const KernelTable* const levels[] = {&avx512::table, &avx2::table, &baseline::table};
+  constexpr std::size_t kLevels = sizeof(levels) / sizeof(levels[0]);
+  std::size_t widest = 0;
+  for (std::size_t i = 0; cap != nullptr && i < kLevels; ++i) {
+    if (equals_ignoring_case(cap, levels[i]->name)) {
+      widest = i;
     }
-    if (cpu_has(*table, cpu)) {
-      return *table;
+  }
+  for (std::size_t i = widest; i < kLevels; ++i) {
+    if (cpu_has(*levels[i], cpu)) {
+      return *levels[i];
     }
   }
 #endif

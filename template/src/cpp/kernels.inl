@@ -40,10 +40,30 @@ double sum(const T* x, const std::size_t n) noexcept {
   return reduce(acc);
 }
 
-// Sum of squared deviations from `center`, with the rounding-error correction of the
-// "corrected two-pass" algorithm (Chan, Golub & LeVeque 1983).
+// The mean of values whose sum overflows: their distances from the first, scaled down by a
+// power of 2 (which is exact) so that their sum stays finite. Equal values give their value
+// exactly, and so a variance of 0 rather than the overflowing square of a rounding error.
 template <typename T>
-double sum_sq_dev(const T* x, const std::size_t n, const double center) noexcept {
+double scaled_mean(const T* x, const std::size_t n) noexcept {
+  constexpr double kDown = 0x1p-16;
+  const double origin = static_cast<double>(x[0]);
+  double total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    total += (static_cast<double>(x[i]) - origin) * kDown;
+  }
+  return origin + total / static_cast<double>(n) / kDown;
+}
+
+bool is_finite(const double v) noexcept { return v - v == 0.0; }
+
+// Sums of the deviations from `center` and of their squares.
+struct Deviations {
+  double sum;
+  double sum_sq;
+};
+
+template <typename T>
+Deviations deviations(const T* x, const std::size_t n, const double center) noexcept {
   constexpr std::size_t kL = lanes<double>();
   double dev[kL] = {};
   double sq[kL] = {};
@@ -60,8 +80,7 @@ double sum_sq_dev(const T* x, const std::size_t n, const double center) noexcept
     dev[i % kL] += d;
     sq[i % kL] += d * d;
   }
-  const double sum_dev = reduce(dev);
-  return reduce(sq) - sum_dev * sum_dev / static_cast<double>(n);
+  return {reduce(dev), reduce(sq)};
 }
 
 // axpy works one 64-byte cache line at a time, computing a line in full before storing it:
@@ -156,22 +175,45 @@ T dot(const T* x, const T* y, const std::size_t n) noexcept {
 
 template <typename T>
 Moments moments(const T* x, const std::size_t n) noexcept {
-  // Each block is read twice (mean, then squared deviations) while it is still in L1,
-  // so memory is streamed once; blocks are merged with Chan et al.'s pairwise update.
+  // Each block is read twice (mean, then deviations from it) while it is still in L1, so
+  // memory is streamed once; blocks are merged with Chan et al.'s pairwise update.
+  //
+  // The update works on means relative to `shift`, the first value: a mean far from zero
+  // against the spread (1e12 +- 1e-3) would carry its rounding, up to half an ulp of the
+  // mean, into every update, where it counts as spread. Relative to a value of the data,
+  // means are of the size of the spread and keep their precision. The mean itself is
+  // merged as it is, which keeps its own precision when it is near 0 and the shift is not.
   constexpr std::size_t kBlock = 2048;
+  const double first = static_cast<double>(x[0]);
+  // An infinite or NaN first value would make every mean NaN, where NumPy's may be infinite.
+  const double shift = is_finite(first) ? first : 0.0;
   double mean = 0.0;
+  double shifted_mean = 0.0;
   double m2 = 0.0;
   double count = 0.0;
   for (std::size_t start = 0; start < n; start += kBlock) {
     const std::size_t len = n - start < kBlock ? n - start : kBlock;
     const T* block = x + start;
     const double block_count = static_cast<double>(len);
-    const double block_mean = sum(block, len) / block_count;
-    const double block_m2 = sum_sq_dev(block, len, block_mean);
+    // A first estimate of the block's mean, to centre the deviations on.
+    double center = sum(block, len) / block_count;
+    if (!is_finite(center)) {
+      // The sum overflowed, or the block holds an infinity or a NaN.
+      center = scaled_mean(block, len);
+      center = is_finite(center) ? center : shift;
+    }
+    // The deviations from the estimate hold what its rounding lost: their mean corrects it,
+    // and their sum corrects the sum of squares (the "corrected two-pass" algorithm of Chan,
+    // Golub & LeVeque 1983). center - shift is exact while the two are within a factor of 2.
+    const Deviations dev = deviations(block, len, center);
+    const double correction = dev.sum / block_count;
+    const double block_m2 = dev.sum_sq - dev.sum * correction;
     const double total = count + block_count;
-    const double delta = block_mean - mean;
-    mean += delta * (block_count / total);
-    m2 += block_m2 + delta * delta * (count * block_count / total);
+    const double weight = block_count / total;
+    mean += (center + correction - mean) * weight;
+    const double delta = (center - shift) + correction - shifted_mean;
+    shifted_mean += delta * weight;
+    m2 += block_m2 + delta * delta * (count * weight);
     count = total;
   }
   return {mean, m2 / count};
