@@ -581,8 +581,10 @@ def build_with_zig(
     glibc = "{}.{}".format(*POLICY_GLIBC[policy])
     tools = zig_tools(f"{arch}-linux-gnu.{glibc}", work)
     # zig's libc++ does not bring in <cstdio> through other headers, which some libraries'
-    # sources count on (nanobind's: "use of undeclared identifier 'stderr'").
-    cxxflags = f"{os.environ.get('CXXFLAGS', '')} -include cstdio".strip()
+    # sources count on (nanobind's: "use of undeclared identifier 'stderr'"). Debian's and
+    # Ubuntu's CPythons include <x86_64-linux-gnu/python3.X/pyconfig.h> from /usr/include,
+    # which zig, with its own libc headers, does not search: searched last, it fills that gap.
+    cxxflags = f"{os.environ.get('CXXFLAGS', '')} -include cstdio -idirafter /usr/include".strip()
     env = {**os.environ, "CC": tools["cc"], "CXX": tools["c++"], "CXXFLAGS": cxxflags}
     config = [
         f"cmake.define.CMAKE_AR={tools['ar']}",
