@@ -305,7 +305,8 @@ def test_cross_env_targets_aarch64(
     wheels: ModuleType, tmp_path: Path, version: str, suffix: str
 ) -> None:
     tools = {t: f"/zig/{t}" for t in ("cc", "c++", "ar", "ranlib")}
-    env, config = wheels.cross_env("aarch64", version, tools, tmp_path)
+    target_python = "/emulated/bin/python" + version
+    env, config = wheels.cross_env("aarch64", version, tools, tmp_path, target_python)
     assert env == {
         "SETUPTOOLS_EXT_SUFFIX": suffix,
         "_PYTHON_HOST_PLATFORM": "linux-aarch64",
@@ -313,6 +314,7 @@ def test_cross_env_targets_aarch64(
     toolchain = tmp_path / "toolchain-aarch64.cmake"
     assert f"cmake.define.CMAKE_TOOLCHAIN_FILE={toolchain}" in config
     assert f"cmake.define.PYTHON_MODULE_EXTENSION={suffix}" in config
+    assert f"cmake.define.Python_EXECUTABLE={target_python}" in config
     text = toolchain.read_text()
     assert "set(CMAKE_SYSTEM_NAME Linux)" in text
     # The processor is what CMakeLists.txt reads to leave the x86 per-ISA files out.

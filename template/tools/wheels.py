@@ -654,7 +654,9 @@ def build_with_zig(
         wheel_env, wheel_config = env, config
         if cross:
             version = next(v for v, p in found.items() if p == python)
-            extra_env, extra_config = cross_env(arch, version, tools, work)
+            extra_env, extra_config = cross_env(
+                arch, version, tools, work, emulated[version]
+            )
             wheel_env, wheel_config = {**env, **extra_env}, [*config, *extra_config]
         wheel = build_wheel(
             python, tag_work / "dist", tag_work / "build", wheel_env, wheel_config
@@ -870,7 +872,7 @@ def test_emulated(python: str, wheel: Path, site: Path, work: Path) -> None:
 
 
 def cross_env(
-    arch: str, version: str, tools: dict[str, str], work: Path
+    arch: str, version: str, tools: dict[str, str], work: Path, interpreter: str
 ) -> tuple[dict[str, str], list[str]]:
     """Environment and scikit-build-core settings that cross-compile for arch.
 
@@ -878,7 +880,8 @@ def cross_env(
     per-ISA files out); SETUPTOOLS_EXT_SUFFIX and _PYTHON_HOST_PLATFORM give
     scikit-build-core the target's extension suffix and wheel platform tag. The host
     CPython's headers are used: they match the target's but for pyconfig.h lines that
-    change no type or layout (docs/wheels.md shows the diff).
+    change no type or layout (docs/wheels.md shows the diff). interpreter runs the
+    target's CPython of the same version (emulated_python).
     """
     toolchain = work / f"toolchain-{arch}.cmake"
     toolchain.write_text(
@@ -900,6 +903,9 @@ def cross_env(
         # FindPython cannot ask a cross-compile's interpreter for the target's suffix.
         f"cmake.define.Python_SOABI={soabi}",
         f"cmake.define.PYTHON_MODULE_EXTENSION=.{soabi}.so",
+        # What CMake asks a Python (nanobind: EXT_SUFFIX; its stubgen imports the built
+        # module) the target's CPython answers, under qemu-user.
+        f"cmake.define.Python_EXECUTABLE={interpreter}",
     ]
     return env, config
 
