@@ -247,3 +247,101 @@ def test_failed_container_build_points_to_zig(project: Path, tmp_path: Path) -> 
         " the image could not be pulled, `--backend zig` builds the same wheels without"
         " a container" in proc.stderr
     )
+
+
+# --- --arch and the aarch64 cross route ---------------------------------------------------
+
+
+def test_arch_defaults_to_host(wheels: ModuleType) -> None:
+    args = wheels.parse_args(["--supported", "3.11"])
+    assert args.arch == [wheels.platform.machine()]
+
+
+def test_arch_takes_both_in_a_fixed_order(wheels: ModuleType) -> None:
+    args = wheels.parse_args(
+        ["--supported", "3.11", "--arch", "aarch64", "x86_64", "aarch64"]
+    )
+    assert args.arch == ["x86_64", "aarch64"]
+
+
+def test_unknown_arch_is_refused(project: Path) -> None:
+    proc = script(project, "--supported", "3.11", "--arch", "riscv64")
+    assert proc.returncode == 2
+    assert "invalid choice: 'riscv64'" in proc.stderr
+
+
+def test_container_backend_refuses_another_arch(project: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    docker = fake / "docker"
+    docker.write_text("#!/bin/sh\nexit 0\n")  # `docker info` succeeds
+    docker.chmod(0o755)
+    other = "aarch64" if os.uname().machine == "x86_64" else "x86_64"
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    proc = script(
+        project,
+        "--supported",
+        "3.11",
+        "--backend",
+        "container",
+        "--engine",
+        "docker",
+        "--arch",
+        other,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert "--backend zig cross-compiles" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("version", "suffix"),
+    [
+        ("3.11", ".cpython-311-aarch64-linux-gnu.so"),
+        ("3.14t", ".cpython-314t-aarch64-linux-gnu.so"),
+    ],
+)
+def test_cross_env_targets_aarch64(
+    wheels: ModuleType, tmp_path: Path, version: str, suffix: str
+) -> None:
+    tools = {t: f"/zig/{t}" for t in ("cc", "c++", "ar", "ranlib")}
+    target_python = "/emulated/bin/python" + version
+    env, config = wheels.cross_env("aarch64", version, tools, tmp_path, target_python)
+    assert env == {
+        "SETUPTOOLS_EXT_SUFFIX": suffix,
+        "_PYTHON_HOST_PLATFORM": "linux-aarch64",
+    }
+    toolchain = tmp_path / "toolchain-aarch64.cmake"
+    assert f"cmake.define.CMAKE_TOOLCHAIN_FILE={toolchain}" in config
+    assert f"cmake.define.PYTHON_MODULE_EXTENSION={suffix}" in config
+    assert f"cmake.define.Python_EXECUTABLE={target_python}" in config
+    text = toolchain.read_text()
+    assert "set(CMAKE_SYSTEM_NAME Linux)" in text
+    # The processor is what CMakeLists.txt reads to leave the x86 per-ISA files out.
+    assert "set(CMAKE_SYSTEM_PROCESSOR aarch64)" in text
+    assert 'set(CMAKE_CXX_COMPILER "/zig/c++")' in text
+
+
+def test_emulated_python_runs_itself_as_argv0(
+    wheels: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "python3.11").touch()
+    monkeypatch.setattr(wheels.shutil, "which", lambda name: f"/usr/bin/{name}")
+    python = wheels.emulated_python(root, "aarch64", "3.11", tmp_path / "bin")
+    assert python == str(tmp_path / "bin" / "python3.11")
+    text = Path(python).read_text()
+    assert f'-L "{root}" -0 "$0" "{root}/usr/bin/python3.11"' in text
+    assert wheels.emulated_python(root, "aarch64", "3.12", tmp_path / "bin") is None
+
+
+def test_report_names_the_architecture(wheels: ModuleType, tmp_path: Path) -> None:
+    wheel = tmp_path / "fast_stats-0.1.0-cp311-cp311-manylinux_2_28_aarch64.whl"
+    wheel.write_bytes(b"x" * 2048)
+    info = wheels.WheelInfo(
+        wheel, ["manylinux_2_28_aarch64"], (2, 17), "manylinux_2_17"
+    )
+    header, _, row = wheels.summary([info]).splitlines()[:3]
+    assert header.split()[:3] == ["wheel", "arch", "tag"]
+    assert row.split()[:3] == [wheel.name, "aarch64", "cp311-cp311-manylinux_2_28"]

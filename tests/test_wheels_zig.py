@@ -118,7 +118,9 @@ def test_wheel_installs_and_computes(
 
 def test_summary_table_and_clean_tree(zig_run: tuple[Path, str, set[str]]) -> None:
     root, output, before = zig_run
-    assert re.search(r"wheel\s+tag\s+size\s+newest glibc symbol\s+installs on", output)
+    assert re.search(
+        r"wheel\s+arch\s+tag\s+size\s+newest glibc symbol\s+installs on", output
+    )
     assert "RHEL/Alma/Rocky" in output
     assert "GLIBC_2." in output
     assert files(root) == before  # no build/ or other litter in the source tree

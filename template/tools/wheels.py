@@ -21,6 +21,9 @@ uses only the standard library there (and pyelftools, from auditwheel, on the ho
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import hashlib
 import importlib.util
 import os
 import platform
@@ -31,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -112,6 +115,13 @@ def run(
         msg = f"{step} failed (exit {proc.returncode}): {shlex.join(cmd)}"
         raise WheelError(msg, proc.stdout)
     return proc.stdout
+
+
+def run_quiet(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        msg = f"{shlex.join(cmd)} failed (exit {proc.returncode})"
+        raise WheelError(msg, proc.stdout + proc.stderr)
 
 
 def version_tags(version: str) -> tuple[str, str]:
@@ -230,14 +240,19 @@ def expect_tags(wheel: Path, python_tag: str, abi_tag: str) -> None:
 
 
 Build = Callable[[str, Path], Path]  # (interpreter, work dir) -> repaired wheel
+Test = Callable[
+    [str, Path, list[str], Path], None
+]  # (interpreter, wheel, requires, dir)
 
 
-def make_wheels(
+def make_wheels(  # noqa: PLR0913 (the backend passes its build and test steps)
     args: argparse.Namespace,
     pythons: dict[str, str],
     build: Build,
     work: Path,
     out: Path,
+    *,
+    test: Test | None = None,
 ) -> None:
     """Build, repair and test the wheel set for these CPythons (version -> interpreter).
 
@@ -245,6 +260,7 @@ def make_wheels(
     CPythons from that version on share one abi3 wheel, built by the oldest of them and
     tested on each; the older ones still build their own (the stable ABI needs the newer).
     """
+    test = test or test_wheel
     own, shared = abi3_split(list(pythons), args.abi3_from)
     for version in own:
         python_tag, abi_tag = version_tags(version)
@@ -260,7 +276,7 @@ def make_wheels(
             )
         wheel = build(pythons[version], work / abi_tag)
         expect_tags(wheel, python_tag, abi_tag)
-        test_wheel(pythons[version], wheel, args.test_requires, work / abi_tag)
+        test(pythons[version], wheel, args.test_requires, work / abi_tag)
         shutil.copy2(wheel, out / wheel.name)
     if not shared:
         if args.abi3_from:
@@ -277,7 +293,7 @@ def make_wheels(
     for version in shared:
         test_dir = work / f"abi3-on-{version_tags(version)[1]}"
         test_dir.mkdir(parents=True, exist_ok=True)
-        test_wheel(pythons[version], wheel, args.test_requires, test_dir)
+        test(pythons[version], wheel, args.test_requires, test_dir)
     shutil.copy2(wheel, out / wheel.name)
 
 
@@ -328,10 +344,15 @@ def elf_facts(wheel: Path) -> tuple[bool, tuple[int, int]]:
     return dynamic_libc, newest
 
 
+def wheel_arch(wheel: Path) -> str:
+    """The architecture of a platform wheel: ...-manylinux_2_28_aarch64.whl -> 'aarch64'."""
+    return next(a for a in ARCHES if wheel.stem.endswith(a))
+
+
 def check_wheel(wheel: Path, policy: str, auditwheel: list[str]) -> WheelInfo:
     """Refuse a wheel whose auditwheel verdict, tag or libc linkage breaks the policy."""
     tags = wheel.stem.split("-")[-1].split(".")
-    arch = platform.machine()
+    arch = wheel_arch(wheel)
     if f"{policy}_{arch}" not in tags:
         msg = f"{wheel.name} lacks the {policy}_{arch} tag"
         raise WheelError(msg)
@@ -391,14 +412,15 @@ def tag_glibc(tag: str) -> tuple[int, int] | None:
 
 
 def summary(infos: list[WheelInfo]) -> str:
-    rows = [("wheel", "tag", "size", "newest glibc symbol", "installs on")]
+    rows = [("wheel", "arch", "tag", "size", "newest glibc symbol", "installs on")]
     for info in infos:
         baseline = min(filter(None, map(tag_glibc, info.tags)))
         python_tags = info.path.stem.split("-")[-3:-1]
         tag = "-".join([*python_tags, "manylinux_{}_{}".format(*baseline)])
         size = f"{info.path.stat().st_size / 1024:.0f} KiB"
         needs = "GLIBC_{}.{}".format(*info.glibc) if info.glibc > (0, 0) else "-"
-        rows.append((info.path.name, tag, size, needs, distros(baseline)))
+        arch = wheel_arch(info.path)
+        rows.append((info.path.name, arch, tag, size, needs, distros(baseline)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows
@@ -575,11 +597,18 @@ def host_python(version: str) -> str | None:
 
 
 def build_with_zig(
-    args: argparse.Namespace, policy: str, staging: Path, work: Path
+    args: argparse.Namespace, policy: str, staging: Path, work: Path, arch: str
 ) -> None:
-    arch = platform.machine()
+    """Build, repair and test the wheel set for one architecture with zig.
+
+    For the host's architecture the wheels are tested on the host's CPythons; for another
+    one they are cross-compiled and tested on that architecture's CPython under qemu-user.
+    """
     glibc = "{}.{}".format(*POLICY_GLIBC[policy])
-    tools = zig_tools(f"{arch}-linux-gnu.{glibc}", work)
+    work = work / arch
+    work.mkdir(parents=True, exist_ok=True)
+    tools = zig_tools(f"{ZIG_ARCH[arch]}-linux-gnu.{glibc}", work)
+    cross = arch != platform.machine()
     # zig's libc++ does not bring in <cstdio> through other headers, which some libraries'
     # sources count on (nanobind's: "use of undeclared identifier 'stderr'"). Debian's and
     # Ubuntu's CPythons include <x86_64-linux-gnu/python3.X/pyconfig.h> from /usr/include,
@@ -602,18 +631,285 @@ def build_with_zig(
                 flush=True,
             )
     found = {v: p for v, p in pythons.items() if p}
+    emulated: dict[str, str] = {}
+    if cross:
+        root = emulated_root(arch, args.cache)
+        for version in list(found):
+            python = emulated_python(root, arch, version, work / "bin")
+            if python is None:
+                print(
+                    f"Skipping CPython {version} for {arch}: the emulated root "
+                    f"({root}) has no python{version} to test the wheel on",
+                    flush=True,
+                )
+                del found[version]
+            else:
+                emulated[version] = python
     if not found:
-        msg = f"none of CPython {', '.join(args.python)} is installed here (python3.X on PATH)"
+        msg = f"none of CPython {', '.join(args.python)} can build and test {arch} wheels here"
         raise WheelError(msg)
     auditwheel = [sys.executable, "-m", "auditwheel"]
+    if cross:
+        auditwheel = [sys.executable, "-c", AUDITWHEEL_AS.format(arch=arch)]
 
     def build(python: str, tag_work: Path) -> Path:
-        wheel = build_wheel(python, tag_work / "dist", tag_work / "build", env, config)
+        wheel_env, wheel_config = env, config
+        if cross:
+            version = next(v for v, p in found.items() if p == python)
+            extra_env, extra_config = cross_env(
+                arch, version, tools, work, emulated[version]
+            )
+            wheel_env, wheel_config = {**env, **extra_env}, [*config, *extra_config]
+        wheel = build_wheel(
+            python, tag_work / "dist", tag_work / "build", wheel_env, wheel_config
+        )
         return repair_wheel(
             wheel, f"{policy}_{arch}", tag_work / "repaired", auditwheel
         )
 
-    make_wheels(args, found, build, work, staging)
+    test: Test | None = None
+    if cross:
+        by_python = {p: v for v, p in found.items()}
+
+        def test(python: str, wheel: Path, requires: list[str], tag_work: Path) -> None:
+            version = by_python[python]
+            needs = [*wheel_requires(wheel), *requires]
+            site = emulated_test_files(version, arch, needs, args.cache)
+            test_emulated(emulated[version], wheel, site, tag_work)
+
+    make_wheels(args, found, build, work, staging, test=test)
+
+
+# --- aarch64 from an x86_64 host: cross-build with zig, test under qemu-user ---------------
+
+ARCHES = ("x86_64", "aarch64")
+# zig's target triple and CMake's processor name per wheel architecture.
+ZIG_ARCH = {"x86_64": "x86_64", "aarch64": "aarch64"}
+DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+QEMU = {"aarch64": "qemu-aarch64-static"}
+# The emulated root: Debian bookworm's arm64 CPython 3.11. Bump the recipe when it changes,
+# so a cached root of the old recipe is not reused.
+EMULATED_SUITE = "bookworm"
+EMULATED_PACKAGES = ("python3.11", "libpython3.11-dev")
+EMULATED_RECIPE = f"debian-{EMULATED_SUITE}-arm64-1"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+WHEEL_PLATFORMS = ("manylinux2014_{arch}", "manylinux_2_28_{arch}")
+# auditwheel (6.4+) repairs by the wheel's own architecture, but offers only this machine's
+# policies as --plat choices: it is asked as if it ran on the target.
+AUDITWHEEL_AS = (
+    "import platform, sys; platform.machine = lambda: {arch!r}; "
+    "from auditwheel.main import main; sys.exit(main())"
+)
+# Tests that cannot pass under qemu-user, and why; the session prints them.
+EMULATION_DESELECT = {
+    "test_best_supported_level_is_chosen": "qemu-user shows the host's /proc/cpuinfo",
+}
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cpp-extension-wheels"
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One writer at a time for a cache shared by every project on this machine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def emulated_root(arch: str, cache: Path) -> Path:
+    """A Debian root of the target architecture with its CPython, built once and cached.
+
+    `debootstrap --foreign` only downloads and half-unpacks (its second stage would need the
+    target CPU); unpacking every .deb with `dpkg -x` is enough to run CPython under qemu.
+    """
+    root = cache / f"{EMULATED_RECIPE.replace('arm64', DEBIAN_ARCH[arch])}"
+    if (root / ".complete").is_file():
+        return root
+    missing = [t for t in ("debootstrap", "dpkg") if shutil.which(t) is None]
+    if missing or os.geteuid() != 0:
+        why = (
+            f"{' and '.join(missing)} missing" if missing else "debootstrap needs root"
+        )
+        msg = (
+            f"no {arch} root at {root} to test the wheels in ({why}); as root run once: "
+            f"debootstrap --arch={DEBIAN_ARCH[arch]} --foreign --variant=minbase "
+            f"--include={','.join(EMULATED_PACKAGES)} {EMULATED_SUITE} {root} {DEBIAN_MIRROR}"
+            f" && for d in {root}/var/cache/apt/archives/*.deb; do dpkg -x $d {root}; done"
+            f" && touch {root}/.complete"
+        )
+        raise WheelError(msg)
+    with locked(cache / "lock"):
+        if (root / ".complete").is_file():
+            return root
+        shutil.rmtree(root, ignore_errors=True)
+        run(
+            f"debootstrap {EMULATED_SUITE} for {DEBIAN_ARCH[arch]} (once, into {root})",
+            [
+                "debootstrap",
+                f"--arch={DEBIAN_ARCH[arch]}",
+                "--foreign",
+                "--variant=minbase",
+                f"--include={','.join(EMULATED_PACKAGES)}",
+                EMULATED_SUITE,
+                str(root),
+                DEBIAN_MIRROR,
+            ],
+        )
+        debs = sorted((root / "var/cache/apt/archives").glob("*.deb"))
+        print(f"--> unpack {len(debs)} packages with dpkg -x", flush=True)
+        for deb in debs:
+            run_quiet(["dpkg", "-x", str(deb), str(root)])
+        (root / ".complete").touch()
+    return root
+
+
+def emulated_python(root: Path, arch: str, version: str, bin_dir: Path) -> str | None:
+    """A host script that runs the root's python3.X under qemu-user, or None if absent.
+
+    No binfmt registration is needed: qemu runs the interpreter itself, and `-0` makes the
+    script's path its argv[0], hence sys.executable, so the tests' own subprocesses
+    (sys.executable -c ...) go through this script into qemu again.
+    """
+    target = root / "usr" / "bin" / f"python{version}"
+    qemu = shutil.which(QEMU[arch])
+    if qemu is None:
+        msg = f"{QEMU[arch]} is missing: install Debian's qemu-user-static to test {arch} wheels"
+        raise WheelError(msg)
+    if not target.is_file():
+        return None
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / f"python{version}"
+    script.write_text(f'#!/bin/sh\nexec "{qemu}" -L "{root}" -0 "$0" "{target}" "$@"\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+def emulated_test_files(
+    version: str, arch: str, requires: list[str], cache: Path
+) -> Path:
+    """The test requirements as wheels of the target, unpacked onto one directory.
+
+    Downloaded on the host (the root has no pip), once per requirement set.
+    """
+    key = hashlib.sha256(repr((version, arch, requires)).encode()).hexdigest()[:12]
+    site = cache / f"test-site-{arch}-{version}-{key}"
+    if (site / ".complete").is_file():
+        return site
+    with locked(cache / "lock"), tempfile.TemporaryDirectory() as tmp:
+        platforms = [f"--platform={p.format(arch=arch)}" for p in WHEEL_PLATFORMS]
+        run(
+            f"download {' '.join(requires)} for CPython {version} on {arch}",
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                f"--python-version={version}",
+                *platforms,
+                "-d",
+                tmp,
+                *requires,
+            ],
+        )
+        shutil.rmtree(site, ignore_errors=True)
+        for wheel in sorted(Path(tmp).glob("*.whl")):
+            with zipfile.ZipFile(wheel) as zf:
+                zf.extractall(site)
+        (site / ".complete").touch()
+    return site
+
+
+def wheel_requires(wheel: Path) -> list[str]:
+    """The wheel's own run-time requirements (Requires-Dist without extras)."""
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = zf.read(name).decode()
+    found = re.findall(r"^Requires-Dist: (.+)$", metadata, flags=re.MULTILINE)
+    return [r.strip() for r in found if "extra ==" not in r]
+
+
+def test_emulated(python: str, wheel: Path, site: Path, work: Path) -> None:
+    """Run the project's tests on an emulated CPython, the wheel unpacked over site/.
+
+    Unpacking is what pip would do for these wheels (no scripts, no compiled bytecode).
+    """
+    target = work / "site"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(site, target)
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(target)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(work),
+        "PYTHONPATH": str(target),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    pytest = [
+        python,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(work),
+        "-c",
+        str(PROJECT / "pyproject.toml"),
+        "-k",
+        " and ".join(f"not {t}" for t in EMULATION_DESELECT),
+        str(PROJECT / "tests"),
+    ]
+    out = run(f"test {wheel.name} under qemu-user", pytest, cwd=work, env=env)
+    print("    " + out.strip().splitlines()[-1], flush=True)
+    for test, why in EMULATION_DESELECT.items():
+        print(f"    not run under emulation: {test} ({why})", flush=True)
+
+
+def cross_env(
+    arch: str, version: str, tools: dict[str, str], work: Path, interpreter: str
+) -> tuple[dict[str, str], list[str]]:
+    """Environment and scikit-build-core settings that cross-compile for arch.
+
+    The toolchain file makes CMake cross-compile (CMAKE_SYSTEM_PROCESSOR leaves the x86
+    per-ISA files out); SETUPTOOLS_EXT_SUFFIX and _PYTHON_HOST_PLATFORM give
+    scikit-build-core the target's extension suffix and wheel platform tag. The host
+    CPython's headers are used: they match the target's but for pyconfig.h lines that
+    change no type or layout (docs/wheels.md shows the diff). interpreter runs the
+    target's CPython of the same version (emulated_python).
+    """
+    toolchain = work / f"toolchain-{arch}.cmake"
+    toolchain.write_text(
+        "set(CMAKE_SYSTEM_NAME Linux)\n"
+        f"set(CMAKE_SYSTEM_PROCESSOR {arch})\n"
+        f'set(CMAKE_C_COMPILER "{tools["cc"]}")\n'
+        f'set(CMAKE_CXX_COMPILER "{tools["c++"]}")\n'
+        f'set(CMAKE_AR "{tools["ar"]}" CACHE FILEPATH "")\n'
+        f'set(CMAKE_RANLIB "{tools["ranlib"]}" CACHE FILEPATH "")\n'
+    )
+    abi_tag = version_tags(version)[1]
+    soabi = f"cpython-{abi_tag[2:]}-{arch}-linux-gnu"
+    env = {
+        "SETUPTOOLS_EXT_SUFFIX": f".{soabi}.so",
+        "_PYTHON_HOST_PLATFORM": f"linux-{arch}",
+    }
+    config = [
+        f"cmake.define.CMAKE_TOOLCHAIN_FILE={toolchain}",
+        # FindPython cannot ask a cross-compile's interpreter for the target's suffix.
+        f"cmake.define.Python_SOABI={soabi}",
+        f"cmake.define.PYTHON_MODULE_EXTENSION=.{soabi}.so",
+        # What CMake asks a Python (nanobind: EXT_SUFFIX; its stubgen imports the built
+        # module) the target's CPython answers, under qemu-user.
+        f"cmake.define.Python_EXECUTABLE={interpreter}",
+    ]
+    return env, config
 
 
 def build_in_container(args: argparse.Namespace, policy: str, staging: Path) -> None:
@@ -680,9 +976,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--policy", choices=sorted(POLICY_GLIBC), default="manylinux_2_28"
     )
+    parser.add_argument(
+        "--arch",
+        nargs="+",
+        choices=ARCHES,
+        default=[platform.machine()],
+        help="wheel architectures (default: this machine's); another one is "
+        "cross-compiled with zig and tested under qemu-user",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=default_cache(),
+        help="where the emulated root and the test wheels are kept (default: %(default)s)",
+    )
     parser.add_argument("--supported", nargs="+", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--wheelhouse", type=Path, default=PROJECT / "wheelhouse")
     args = parser.parse_args(argv)
+    if args.command is None:
+        args.arch = sorted(set(args.arch), key=ARCHES.index)
     if args.abi3_from and not re.fullmatch(r"3\.\d+", args.abi3_from):
         parser.error(
             f"--abi3-from wants a CPython version such as 3.12, not {args.abi3_from!r}"
@@ -714,13 +1026,20 @@ def main(argv: list[str]) -> int:
             msg = "--abi3-from needs abi3audit to check the abi3 wheel: `pip install abi3audit` (nox -s wheels does)"
             raise WheelError(msg)
         backend = choose_backend(args)
+        if backend == "container" and args.arch != [platform.machine()]:
+            msg = (
+                f"the container backend builds for this machine's {platform.machine()} only; "
+                "--backend zig cross-compiles for the others"
+            )
+            raise WheelError(msg)
         policy = args.policy
         auditwheel = [sys.executable, "-m", "auditwheel"]
         with tempfile.TemporaryDirectory(prefix="wheels-") as tmp:
             staging = Path(tmp) / "staging"
             staging.mkdir()
             if backend == "zig":
-                build_with_zig(args, policy, staging, Path(tmp))
+                for arch in args.arch:
+                    build_with_zig(args, policy, staging, Path(tmp), arch)
             else:
                 build_in_container(args, policy, staging)
             infos = [

@@ -87,10 +87,11 @@ Deviations deviations(const T* x, const std::size_t n, const double center) noex
 // so out may be x or y itself, and a line can go to memory with streaming stores.
 constexpr std::size_t kLineBytes = 64;
 
-#if defined(__SSE2__)
-constexpr bool kCanStream = true;
 // Below this, the arrays of a call may still sit in the caches, where ordinary stores win.
 constexpr std::size_t kStreamMinBytes = std::size_t{32} << 20;
+
+#if defined(__SSE2__)
+constexpr bool kCanStream = true;
 
 void stream_line(void* dst, const void* src) noexcept {
 #if defined(__AVX512F__)
@@ -109,8 +110,15 @@ void stream_line(void* dst, const void* src) noexcept {
   }
 #endif
 }
+
+// Streaming stores are weakly ordered: complete them before returning.
+void stream_fence() noexcept { _mm_sfence(); }
 #else
 constexpr bool kCanStream = false;  // no portable non-temporal store: ordinary ones only
+
+// Never called (kCanStream is false), but the discarded branch must still name it.
+void stream_line(void*, const void*) noexcept {}
+void stream_fence() noexcept {}
 #endif
 
 template <bool kStream, typename T>
@@ -146,7 +154,7 @@ void axpy(const T a, const T* x, const T* y, T* out, const std::size_t n,
     // In place, each line of out was just read into the cache, where an ordinary store is free.
     if (stores == Stores::streaming && n * sizeof(T) >= kStreamMinBytes && out != x && out != y) {
       axpy_lines<true>(a, x, y, out, n);
-      _mm_sfence();  // streaming stores are weakly ordered: complete them before returning
+      stream_fence();
       return;
     }
   }
