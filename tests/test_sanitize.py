@@ -1,0 +1,69 @@
+"""Slow: `nox -s sanitize` passes on a clean project and catches a bug planted in a kernel."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import render, tool
+
+pytestmark = pytest.mark.slow
+
+# The last loop of axpy's kernel (the elements after the last full cache line).
+TAIL_LOOP = "  for (; i < n; ++i) {\n    out[i] = a * x[i] + y[i];\n  }\n}"
+
+
+def nox_sanitize(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("nox"), "-s", "sanitize"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def clean_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The default project after `nox -s sanitize` (run once)."""
+    root = render(tmp_path_factory.mktemp("sanitize") / "fast-stats")
+    proc = nox_sanitize(root)
+    assert proc.returncode == 0, proc.stdout
+    return root, proc.stdout
+
+
+def test_clean_project_passes_under_asan_and_ubsan(
+    clean_project: tuple[Path, str],
+) -> None:
+    _, output = clean_project
+    assert "-fsanitize=address,undefined" in output  # the build had the sanitizers
+    assert re.search(r"LD_PRELOAD|libasan\.so", output)
+    summary = re.search(r"=+ (\d+) passed in ", output)
+    assert summary, output[-2000:]
+    assert int(summary[1]) >= 70
+    assert "Session sanitize was successful" in output
+
+
+def test_out_of_bounds_write_fails_with_the_asan_report(
+    clean_project: tuple[Path, str], tmp_path: Path
+) -> None:
+    clean, _ = clean_project
+    root = tmp_path / "fast-stats"
+    shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
+    kernels = root / "src" / "cpp" / "kernels.inl"
+    source = kernels.read_text(encoding="utf-8")
+    assert source.count(TAIL_LOOP) == 1
+    # One element past the end of each array: no crash, no wrong number, only a sanitizer
+    # sees it.
+    kernels.write_text(source.replace(TAIL_LOOP, TAIL_LOOP.replace("i < n", "i <= n")))
+    proc = nox_sanitize(root)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "ERROR: AddressSanitizer: heap-buffer-overflow" in proc.stdout, proc.stdout
+    # x[n] is read before out[n] is written: the first bad access found is either.
+    assert re.search(r"(READ|WRITE) of size \d+", proc.stdout)
+    assert "kernels.inl" in proc.stdout  # the report names the line, from the -g build
+    assert "Session sanitize failed" in proc.stdout
