@@ -2,40 +2,37 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn
 
 import copier
-import jinja2
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_questions() -> dict[str, Any]:
-    """copier.yml's questions, with help and choices written as Jinja rendered.
-
-    Those use only computed values (`when: false`), rendered from their defaults.
-    """
-    config = yaml.safe_load((ROOT / "copier.yml").read_text())
-    questions = {k: v for k, v in config.items() if not k.startswith("_")}
-    computed = {k: q["default"] for k, q in questions.items() if q.get("when") is False}
-    for question in questions.values():
-        if "{{" in str(question.get("help", "")):
-            question["help"] = jinja2.Template(question["help"]).render(computed)
-        if isinstance(question.get("choices"), str):
-            text = jinja2.Template(question["choices"]).render(computed)
-            question["choices"] = yaml.safe_load(text)
-    return questions
+def load_generator() -> ModuleType:
+    """docs/gen_reference.py, the generator of the docs' reference pages, as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "gen_reference", ROOT / "docs" / "gen_reference.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
-QUESTIONS: dict[str, Any] = load_questions()
+# copier.yml's questions, help and choices written as Jinja rendered, as the docs show them.
+QUESTIONS: dict[str, Any] = load_generator().questions()
 # Computed values: never asked, never recorded in .copier-answers.yml.
 COMPUTED = {name for name, q in QUESTIONS.items() if q.get("when") is False}
 DEFAULT_DATA = {"project_name": "Fast Stats"}

@@ -8,7 +8,6 @@ with ast), so a generator that silently dropped something fails too.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
 import sys
@@ -17,22 +16,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import COMPUTED, QUESTIONS, ROOT, render, run, tool
+from conftest import COMPUTED, QUESTIONS, ROOT, load_generator, render, run, tool
 
 TUTORIAL = ROOT / "docs" / "getting-started.md"
 NANOBIND = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
-
-
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_reference", ROOT / "docs" / "gen_reference.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
