@@ -45,10 +45,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 # The projects the reference shows: the defaults, and nanobind with the stable ABI.
+# project_name and the author have no defaults: every render answers them.
+REQUIRED = {
+    "project_name": "Fast Stats",
+    "author_name": "Ada Lovelace",
+    "author_email": "ada@example.org",
+}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "pybind11": {"project_name": "Fast Stats"},
+    "pybind11": REQUIRED,
     "nanobind": {
-        "project_name": "Fast Stats",
+        **REQUIRED,
         "python_min": "3.10",
         "bindings": "nanobind",
         "stable_abi": True,
@@ -334,7 +340,9 @@ def validator_messages(validator: str) -> list[str]:
 
 
 def shown_default(question: dict[str, Any]) -> str:
-    if "default" not in question:
+    # An empty default with a placeholder: the validator refuses the empty answer, so the
+    # placeholder is only an example in the prompt.
+    if "default" not in question or ("placeholder" in question and not question["default"]):
         return "*(none: an answer is required)*"
     default = question["default"]
     if isinstance(default, bool):
@@ -373,6 +381,8 @@ def questions_page() -> str:
             f"- **Type**: {q.get('type', 'str')}",
             f"- **Default**: {shown_default(q)}",
         ]
+        if q.get("placeholder"):
+            out.append(f"- **Example shown in the prompt**: {code_span(q['placeholder'])}")
         if isinstance(q.get("default"), str) and "{{" in q["default"]:
             out.append(
                 "  (a Jinja expression over the earlier answers: copier offers its value)"

@@ -35,7 +35,12 @@ def load_generator() -> ModuleType:
 QUESTIONS: dict[str, Any] = load_generator().questions()
 # Computed values: never asked, never recorded in .copier-answers.yml.
 COMPUTED = {name for name, q in QUESTIONS.items() if q.get("when") is False}
-DEFAULT_DATA = {"project_name": "Fast Stats"}
+# The answers without a default, which every render must give.
+DEFAULT_DATA = {
+    "project_name": "Fast Stats",
+    "author_name": "Ada Lovelace",
+    "author_email": "ada@example.org",
+}
 # Commits must work on a machine without a git identity, and without signing set up.
 GIT_ENV = {
     **os.environ,

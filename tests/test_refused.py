@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import QUESTIONS, ROOT, render, tool
+from conftest import DEFAULT_DATA, QUESTIONS, ROOT, render, tool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.sandbox import SandboxedEnvironment
@@ -55,15 +55,18 @@ CASES = [
     ({"module_name": "sitecustomize"}, "is a name Python imports itself"),
     ({"description": "Two\nlines"}, "description must be one line of text"),
     ({"author_name": "Tab\tName"}, "author_name must be one line of text"),
+    ({"author_name": " "}, "author_name is required"),
+    ({"author_email": ""}, "author_email is required"),
     ({"author_email": "not-an-address"}, "does not look like an email address"),
     ({"author_email": "two@@example.com"}, "does not look like an email address"),
     ({"author_email": "you@example.com\n"}, "does not look like an email address"),
     ({"author_email": 'y"ou@example.com'}, "does not look like an email address"),
     ({"author_email": "y\\ou@example.com"}, "does not look like an email address"),
-    ({"url": "example.com"}, "must be empty or start with https://"),
-    ({"url": "https://example.com\n"}, "must be empty or start with https://"),
-    ({"url": 'https://example.com/"x'}, "must be empty or start with https://"),
-    ({"url": "https://example.com/\\x"}, "must be empty or start with https://"),
+    ({"url": "example.com"}, "must be empty or an https:// URL"),
+    ({"url": "http://example.com"}, "must be empty or an https:// URL"),
+    ({"url": "https://example.com\n"}, "must be empty or an https:// URL"),
+    ({"url": 'https://example.com/"x'}, "must be empty or an https:// URL"),
+    ({"url": "https://example.com/\\x"}, "must be empty or an https:// URL"),
     # The question is hidden for pybind11, but an answer given with --data still counts.
     ({"stable_abi": "true"}, "stable_abi needs bindings=nanobind"),
     (
@@ -82,11 +85,26 @@ CASES = [
     ids=[next(iter(d)) + "=" + next(iter(d.values())) for d, _ in CASES],
 )
 def test_copier_refuses(tmp_path: Path, data: dict[str, str], message: str) -> None:
-    answers = {"project_name": "Fast Stats", **data}
+    answers = {**DEFAULT_DATA, **data}
     args = [
         arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")
     ]
     assert_refused(tmp_path / "project", args, message)
+
+
+def test_defaults_without_an_author_are_refused(tmp_path: Path) -> None:
+    """--defaults writes no made-up author: the author's name and email must be given."""
+    dest = tmp_path / "project"
+    assert_refused(
+        dest,
+        ["--data", "project_name=Fast Stats"],
+        'author_name is required: pass --data author_name="Your Name"',
+    )
+    assert_refused(
+        dest,
+        ["--data", "project_name=Fast Stats", "--data", "author_name=Ada Lovelace"],
+        "author_email is required: pass --data author_email=",
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,7 +118,8 @@ def test_copier_refuses(tmp_path: Path, data: dict[str, str], message: str) -> N
 )
 def test_copier_refuses_data_file(tmp_path: Path, answers: str, message: str) -> None:
     data_file = tmp_path / "answers.yml"
-    data_file.write_text("project_name: Fast Stats\n" + answers, encoding="utf-8")
+    required = "".join(f"{key}: {value}\n" for key, value in DEFAULT_DATA.items())
+    data_file.write_text(required + answers, encoding="utf-8")
     assert_refused(tmp_path / "project", ["--data-file", str(data_file)], message)
 
 

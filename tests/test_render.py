@@ -162,12 +162,22 @@ FREE_TEXT = st.text(
 def test_free_text_is_refused_or_written_exactly(
     tmp_path_factory: pytest.TempPathFactory, description: str, author_name: str
 ) -> None:
-    """Free text with a control character stops copier; any other comes out unchanged."""
+    """Free text with a control character, or a blank author, stops copier; any other
+    comes out unchanged."""
     dest = tmp_path_factory.mktemp("free") / "project"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in description + author_name):
-        with pytest.raises(
-            ValueError, match="must be one line of text: it holds a newline"
-        ):
+
+    def control(text: str) -> bool:
+        return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+    # description is asked first; a blank author (str.strip() drops some control
+    # characters too) is refused as missing.
+    if control(description) or not author_name.strip() or control(author_name):
+        refusal = (
+            "author_name is required"
+            if not control(description) and not author_name.strip()
+            else "must be one line of text: it holds a newline"
+        )
+        with pytest.raises(ValueError, match=refusal):
             render(dest, description=description, author_name=author_name)
         assert not dest.exists() or not any(dest.iterdir())
         return
@@ -181,6 +191,24 @@ def test_free_text_is_refused_or_written_exactly(
         ast.parse(init.read_text(encoding="utf-8")), clean=False
     )
     assert docstring == description
+
+
+@pytest.mark.parametrize("url", ["https://github.com/ada/fast-stats/", ""])
+def test_repository_url_fills_project_urls(tmp_path: Path, url: str) -> None:
+    root = render(tmp_path / "project", url=url)
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    if not url:
+        assert "urls" not in pyproject["project"]
+        return
+    repo = "https://github.com/ada/fast-stats"
+    assert pyproject["project"]["urls"] == {
+        "Homepage": repo,
+        "Source": repo,
+        "Issues": f"{repo}/issues",
+        "Changelog": f"{repo}/releases",
+    }
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"]({repo}/issues)" in readme
 
 
 def test_license_text_follows_choice(project: tuple[Path, dict[str, Any]]) -> None:
