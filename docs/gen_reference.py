@@ -342,7 +342,9 @@ def validator_messages(validator: str) -> list[str]:
 def shown_default(question: dict[str, Any]) -> str:
     # An empty default with a placeholder: the validator refuses the empty answer, so the
     # placeholder is only an example in the prompt.
-    if "default" not in question or ("placeholder" in question and not question["default"]):
+    if "default" not in question or (
+        "placeholder" in question and not question["default"]
+    ):
         return "*(none: an answer is required)*"
     default = question["default"]
     if isinstance(default, bool):
@@ -382,7 +384,9 @@ def questions_page() -> str:
             f"- **Default**: {shown_default(q)}",
         ]
         if q.get("placeholder"):
-            out.append(f"- **Example shown in the prompt**: {code_span(q['placeholder'])}")
+            out.append(
+                f"- **Example shown in the prompt**: {code_span(q['placeholder'])}"
+            )
         if isinstance(q.get("default"), str) and "{{" in q["default"]:
             out.append(
                 "  (a Jinja expression over the earlier answers: copier offers its value)"
