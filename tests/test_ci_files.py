@@ -54,7 +54,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
 }
 # repo-review checks the generated pyproject.toml skips on purpose, each with its reason.
-IGNORED = {"PY004", "MY", "PC140", "PC170", "NOX103"}
+IGNORED = {"PY004", "PC140", "PC170", "NOX103"}
 # Not applicable: pre-commit.ci settings, when Dependabot updates the hooks instead.
 NOT_APPLICABLE = {"PC901", "PC902", "PC903"}
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
