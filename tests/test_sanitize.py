@@ -1,4 +1,6 @@
-"""Slow: `nox -s sanitize` passes on a clean project and catches a bug planted in a kernel."""
+"""Slow: `nox -s sanitize` passes on a clean project and catches a bug planted in a kernel;
+`nox -s sanitize -- --thread` (ThreadSanitizer) passes too, and catches a planted data race.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ pytestmark = pytest.mark.slow
 TAIL_LOOP = "  for (; i < n; ++i) {\n    out[i] = a * x[i] + y[i];\n  }\n}"
 
 
-def nox_sanitize(root: Path) -> subprocess.CompletedProcess[str]:
+def nox_sanitize(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [tool("nox"), "-s", "sanitize"],
+        [tool("nox"), "-s", "sanitize", *args],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -66,4 +68,40 @@ def test_out_of_bounds_write_fails_with_the_asan_report(
     # x[n] is read before out[n] is written: the first bad access found is either.
     assert re.search(r"(READ|WRITE) of size \d+", proc.stdout)
     assert "kernels.inl" in proc.stdout  # the report names the line, from the -g build
+    assert "Session sanitize failed" in proc.stdout
+
+
+def test_thread_sanitizer_passes_the_clean_project(
+    clean_project: tuple[Path, str],
+) -> None:
+    root, _ = clean_project
+    proc = nox_sanitize(root, "--", "--thread")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert "-fsanitize=thread" in proc.stdout
+    assert "libtsan.so" in proc.stdout
+    # CPython is not instrumented, but ThreadSanitizer sees its GIL (a pthread mutex):
+    # calls ordered by the GIL are not reported, so the clean run has no report at all.
+    assert "WARNING: ThreadSanitizer" not in proc.stdout
+    summary = re.search(r"=+ (\d+) passed in ", proc.stdout)
+    assert summary, proc.stdout[-2000:]
+    assert "Session sanitize was successful" in proc.stdout
+
+
+def test_thread_sanitizer_reports_a_planted_data_race(
+    clean_project: tuple[Path, str], tmp_path: Path
+) -> None:
+    clean, _ = clean_project
+    root = tmp_path / "fast-stats"
+    shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
+    kernels = root / "src" / "cpp" / "kernels.inl"
+    source = kernels.read_text(encoding="utf-8")
+    assert source.count(TAIL_LOOP) == 1
+    # A counter every axpy call updates, unsynchronized, outside the GIL: the numbers stay
+    # right, only a race detector sees it (volatile keeps the unused count in the code).
+    race = "  static volatile std::size_t calls = 0;\n  calls = calls + 1;\n"
+    kernels.write_text(source.replace(TAIL_LOOP, race + TAIL_LOOP), encoding="utf-8")
+    proc = nox_sanitize(root, "--", "--thread")
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "WARNING: ThreadSanitizer: data race" in proc.stdout, proc.stdout[-5000:]
+    assert "kernels.inl" in proc.stdout
     assert "Session sanitize failed" in proc.stdout
