@@ -43,6 +43,9 @@ def test_own_tests_pass_in_fresh_venv(
 def test_lint_session_passes(default_project: tuple[Path, str]) -> None:
     _, output = default_project
     assert "Session lint was successful" in output
+    lint = output.split("Running session lint", 1)[1].split("Running session", 1)[0]
+    assert "mypy" in lint
+    assert "Success: no issues found" in lint
 
 
 def test_build_session_makes_checked_sdist_and_wheel(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import COMPUTED, QUESTIONS, render, run, tool
+from conftest import COMPUTED, DEFAULT_DATA, QUESTIONS, ROOT, render, run, tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from validate_pyproject import api as vpp
@@ -191,6 +191,17 @@ def test_free_text_is_refused_or_written_exactly(
         ast.parse(init.read_text(encoding="utf-8")), clean=False
     )
     assert docstring == description
+
+
+def test_copy_ends_with_the_next_steps(tmp_path: Path) -> None:
+    dest = tmp_path / "project"
+    data = [arg for k, v in DEFAULT_DATA.items() for arg in ("--data", f"{k}={v}")]
+    output = run(
+        tool("copier"), "copy", "--vcs-ref", "HEAD", "--defaults", *data, ROOT, dest
+    )
+    steps = output.split("Next steps:", 1)[1]
+    for command in ("git init", "nox ", "nox -s dev", "nox -s wheels"):
+        assert command in steps, steps
 
 
 @pytest.mark.parametrize("url", ["https://github.com/ada/fast-stats/", ""])
