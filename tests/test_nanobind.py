@@ -353,14 +353,16 @@ def test_nanobind_wheel_ships_the_generated_stub(
     # Written by nanobind's stubgen from the built module, with the declared __version__.
     assert not (root / "src" / "fast_stats" / "_core.pyi").exists()
     # Every array argument accepts None (`.none()`), so that the package, not nanobind's
-    # signature error, answers a call with None.
+    # signature error, answers a call with None. The return types come from
+    # stubs/stub_patterns.txt (stubgen alone writes `object`), for mypy.
     axpy = (
         "def axpy(a: float, x: object | None, y: object | None, out: object | None = None)"
-        " -> object:"
+        " -> numpy.typing.NDArray[numpy.float32] | numpy.typing.NDArray[numpy.float64]"
+        " | None:"
     )
     assert axpy in stub
-    assert "def dot(x: object | None, y: object | None) -> object:" in stub
-    assert "def moments(x: object | None) -> object:" in stub
+    assert "def dot(x: object | None, y: object | None) -> float | None:" in stub
+    assert "def moments(x: object | None) -> tuple[float, float] | None:" in stub
     assert "def simd_level() -> str:" in stub
     assert "__version__: str" in stub
 
