@@ -129,7 +129,8 @@ template <typename T>
 T dot_chunks(const T* x, const T* y, const std::size_t n,
              T (*kernel)(const T*, const T*, std::size_t) noexcept) {
   return reduce_chunks<T>(
-      n, [=](const std::size_t begin, const std::size_t count) noexcept {
+      n,
+      [=](const std::size_t begin, const std::size_t count) noexcept {
         return kernel(x + begin, y + begin, count);
       },
       [](const T total, const T part) noexcept { return total + part; });
@@ -155,7 +156,8 @@ Moments moments_chunks(const T* x, const std::size_t n,
   const double first = static_cast<double>(x[0]);
   const double shift = first - first == 0.0 ? first : 0.0;
   const MomentsPart all = reduce_chunks<MomentsPart>(
-      n, [=](const std::size_t begin, const std::size_t count) noexcept {
+      n,
+      [=](const std::size_t begin, const std::size_t count) noexcept {
         return kernel(x + begin, count, shift);
       },
       &merge_moments);

@@ -185,11 +185,11 @@ MomentsPart moments(const T* x, const std::size_t n, const double shift) noexcep
   // Each block is read twice (mean, then deviations from it) while it is still in L1, so
   // memory is streamed once; blocks are merged with Chan et al.'s pairwise update.
   //
-  // The update works on means relative to `shift`, the first value of the call: a mean far from zero
-  // against the spread (1e12 +- 1e-3) would carry its rounding, up to half an ulp of the
-  // mean, into every update, where it counts as spread. Relative to a value of the data,
-  // means are of the size of the spread and keep their precision. The mean itself is
-  // merged as it is, which keeps its own precision when it is near 0 and the shift is not.
+  // The update works on means relative to `shift`, the first value of the call: a mean far from
+  // zero against the spread (1e12 +- 1e-3) would carry its rounding, up to half an ulp of the mean,
+  // into every update, where it counts as spread. Relative to a value of the data, means are of the
+  // size of the spread and keep their precision. The mean itself is merged as it is, which keeps
+  // its own precision when it is near 0 and the shift is not.
   constexpr std::size_t kBlock = 2048;
   double mean = 0.0;
   double shifted_mean = 0.0;

@@ -29,8 +29,8 @@ struct Job {
   const void* context;
   std::size_t chunks;
   std::atomic<std::size_t> next{0};
-  std::size_t seats;         // pool threads that may still join; guarded by Pool::mutex_
-  std::size_t running = 0;   // pool threads working on it; guarded by Pool::mutex_
+  std::size_t seats;        // pool threads that may still join; guarded by Pool::mutex_
+  std::size_t running = 0;  // pool threads working on it; guarded by Pool::mutex_
 
   Job(const detail::ChunkTask t, const void* c, const std::size_t n, const std::size_t s) noexcept
       : task(t), context(c), chunks(n), seats(s) {}
@@ -179,7 +179,8 @@ void set_num_threads(const std::size_t n) noexcept {
 
 namespace detail {
 
-void run_chunks(const std::size_t chunks, const ChunkTask task, const void* const context) noexcept {
+void run_chunks(const std::size_t chunks, const ChunkTask task,
+                const void* const context) noexcept {
   const std::size_t threads = std::min(num_threads(), chunks);
   Job job(task, context, chunks, 0);
   Pool* const shared = threads > 1 ? pool() : nullptr;

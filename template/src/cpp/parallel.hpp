@@ -51,14 +51,13 @@ void for_each_chunk(const std::size_t n, const Body& body) noexcept {
     std::size_t n;
   };
   const Context context{&body, n};
-  detail::run_chunks(
-      (n + kChunkSize - 1) / kChunkSize,
-      [](const void* raw, const std::size_t chunk) noexcept {
-        const auto& c = *static_cast<const Context*>(raw);
-        const std::size_t begin = chunk * kChunkSize;
-        (*c.body)(begin, c.n - begin < kChunkSize ? c.n - begin : kChunkSize);
-      },
-      &context);
+  detail::run_chunks((n + kChunkSize - 1) / kChunkSize,
+                     [](const void* raw, const std::size_t chunk) noexcept {
+                       const auto& c = *static_cast<const Context*>(raw);
+                       const std::size_t begin = chunk * kChunkSize;
+                       (*c.body)(begin, c.n - begin < kChunkSize ? c.n - begin : kChunkSize);
+                     },
+                     &context);
 }
 
 // Reduces [0, n): partial(begin, count) gives a chunk's result, and the results are folded
