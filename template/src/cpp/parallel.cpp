@@ -90,16 +90,16 @@ class Pool {
   void grow(const std::size_t wanted) noexcept {
     for (; threads_ < wanted; ++threads_) {
       try {
-        std::thread([this] { serve(); }).detach();
+        // It starts from the generation before the job being posted, so it joins that job.
+        std::thread([this, seen = generation_] { serve(seen); }).detach();
       } catch (const std::exception&) {
         return;
       }
     }
   }
 
-  [[noreturn]] void serve() noexcept {
+  [[noreturn]] void serve(unsigned long long seen) noexcept {
     std::unique_lock<std::mutex> lock(mutex_);
-    unsigned long long seen = generation_;
     for (;;) {
       wake_.wait(lock, [&] { return generation_ != seen; });
       seen = generation_;
