@@ -31,6 +31,13 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", *(session.posargs or ["build", "--strict"]), env=QUIET_MKDOCS)
 
 
+@nox.session(default=False)
+def goals(session: nox.Session) -> None:
+    """Check the template's speed goals on a rendered project's `nox -s bench` (slow)."""
+    session.install("copier", "nox")
+    session.run("python", "tests/bench_goals.py", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check the template's own Python with ruff."""

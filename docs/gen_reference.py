@@ -224,7 +224,8 @@ def session_source(noxfile: str, name: str) -> str:
     return ""
 
 
-# Modules a tool imports but that its `--help` does not need (the built package, NumPy).
+# Modules a tool imports but that its `--help` does not need (the built package, NumPy,
+# threadpoolctl).
 HELP_RUNNER = """\
 import runpy, sys, types
 for name in filter(None, sys.argv[2].split(",")):
@@ -240,11 +241,16 @@ runpy.run_path(script, run_name="__main__")
 def tool_help(project: Path, tool: str) -> str:
     """`tools/<tool>.py --help` of the rendered project, run with its imports stubbed."""
     script = project / "tools" / f"{tool}.py"
+    tree = ast.parse(script.read_text(encoding="utf-8"))
     imports = {
         alias.name.split(".")[0]
-        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8")))
+        for node in ast.walk(tree)
         if isinstance(node, ast.Import)
         for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
     }
     stubs = sorted(name for name in imports if importlib.util.find_spec(name) is None)
     proc = subprocess.run(

@@ -1,4 +1,5 @@
-// Public entry points: pick the best kernels for this CPU once, then forward to them.
+// Public entry points: pick the best kernels for this CPU once, then forward to them, in
+// chunks on the core's threads for large arrays (parallel.hpp).
 #include "core.hpp"
 
 #include <cstdint>
@@ -6,6 +7,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "parallel.hpp"
 
 #if defined(CORE_X86_DISPATCH)
 #include <cpuid.h>
@@ -108,18 +110,72 @@ const KernelTable& kernels() noexcept {
   return chosen;
 }
 
+// Below this, the arrays of a call may still sit in the caches, where ordinary stores win.
+constexpr std::size_t kStreamMinBytes = std::size_t{32} << 20;
+
+template <typename T>
+void axpy_chunks(const T a, const T* x, const T* y, T* out, const std::size_t n, Stores stores,
+                 void (*kernel)(T, const T*, const T*, T*, std::size_t, Stores) noexcept) noexcept {
+  // In place, each line of out was just read into the cache, where an ordinary store is free.
+  if (n * sizeof(T) < kStreamMinBytes || out == x || out == y) {
+    stores = Stores::cached;
+  }
+  for_each_chunk(n, [=](const std::size_t begin, const std::size_t count) noexcept {
+    kernel(a, x + begin, y + begin, out + begin, count, stores);
+  });
+}
+
+template <typename T>
+T dot_chunks(const T* x, const T* y, const std::size_t n,
+             T (*kernel)(const T*, const T*, std::size_t) noexcept) {
+  return reduce_chunks<T>(
+      n,
+      [=](const std::size_t begin, const std::size_t count) noexcept {
+        return kernel(x + begin, y + begin, count);
+      },
+      [](const T total, const T part) noexcept { return total + part; });
+}
+
+// Chan et al.'s pairwise update, as the kernels merge their blocks.
+MomentsPart merge_moments(const MomentsPart& a, const MomentsPart& b) noexcept {
+  const double total = a.count + b.count;
+  const double weight = b.count / total;
+  const double delta = b.shifted_mean - a.shifted_mean;
+  return {a.mean + (b.mean - a.mean) * weight, a.shifted_mean + delta * weight,
+          a.m2 + b.m2 + delta * delta * (a.count * weight), total};
+}
+
+template <typename T>
+Moments moments_chunks(const T* x, const std::size_t n,
+                       MomentsPart (*kernel)(const T*, std::size_t, double) noexcept) {
+  if (n == 0) {
+    return {kNaN, kNaN};
+  }
+  // Means are merged relative to the first value (see kernels.inl); an infinite or NaN one
+  // would make every mean NaN, where NumPy's may be infinite.
+  const double first = static_cast<double>(x[0]);
+  const double shift = first - first == 0.0 ? first : 0.0;
+  const MomentsPart all = reduce_chunks<MomentsPart>(
+      n,
+      [=](const std::size_t begin, const std::size_t count) noexcept {
+        return kernel(x + begin, count, shift);
+      },
+      &merge_moments);
+  return {all.mean, all.m2 / all.count};
+}
+
 }  // namespace
 
 const char* simd_level() noexcept { return kernels().name; }
 
 void axpy(const float a, const float* x, const float* y, float* out, const std::size_t n,
           const Stores stores) noexcept {
-  kernels().axpy_f32(a, x, y, out, n, stores);
+  axpy_chunks(a, x, y, out, n, stores, kernels().axpy_f32);
 }
 
 void axpy(const double a, const double* x, const double* y, double* out, const std::size_t n,
           const Stores stores) noexcept {
-  kernels().axpy_f64(a, x, y, out, n, stores);
+  axpy_chunks(a, x, y, out, n, stores, kernels().axpy_f64);
 }
 
 bool overlaps_partly(const float* out, const float* in, const std::size_t n) noexcept {
@@ -130,26 +186,20 @@ bool overlaps_partly(const double* out, const double* in, const std::size_t n) n
   return overlaps_partly_bytes(out, in, n * sizeof(double));
 }
 
-float dot(const float* x, const float* y, const std::size_t n) noexcept {
-  return kernels().dot_f32(x, y, n);
+float dot(const float* x, const float* y, const std::size_t n) {
+  return dot_chunks(x, y, n, kernels().dot_f32);
 }
 
-double dot(const double* x, const double* y, const std::size_t n) noexcept {
-  return kernels().dot_f64(x, y, n);
+double dot(const double* x, const double* y, const std::size_t n) {
+  return dot_chunks(x, y, n, kernels().dot_f64);
 }
 
-Moments moments(const float* x, const std::size_t n) noexcept {
-  if (n == 0) {
-    return {kNaN, kNaN};
-  }
-  return kernels().moments_f32(x, n);
+Moments moments(const float* x, const std::size_t n) {
+  return moments_chunks(x, n, kernels().moments_f32);
 }
 
-Moments moments(const double* x, const std::size_t n) noexcept {
-  if (n == 0) {
-    return {kNaN, kNaN};
-  }
-  return kernels().moments_f64(x, n);
+Moments moments(const double* x, const std::size_t n) {
+  return moments_chunks(x, n, kernels().moments_f64);
 }
 
 }  // namespace core

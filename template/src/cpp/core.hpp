@@ -1,7 +1,11 @@
 // The numeric core: plain C++17 with no Python dependency, shared by every binding.
+// From kParallelMinSize elements on, each function runs on up to num_threads() threads
+// (parallel.hpp), with the same result for any thread count.
 #pragma once
 
 #include <cstddef>
+
+#include "parallel.hpp"
 
 namespace core {
 
@@ -29,13 +33,14 @@ bool overlaps_partly(const float* out, const float* in, std::size_t n) noexcept;
 bool overlaps_partly(const double* out, const double* in, std::size_t n) noexcept;
 
 // Sum of x[i] * y[i], accumulated in the input's precision (as BLAS does); 0 for n == 0.
-float dot(const float* x, const float* y, std::size_t n) noexcept;
-double dot(const double* x, const double* y, std::size_t n) noexcept;
+// Throws std::bad_alloc if a large input's per-chunk sums find no memory.
+float dot(const float* x, const float* y, std::size_t n);
+double dot(const double* x, const double* y, std::size_t n);
 
 // Mean and population variance in one pass over memory, accumulated in double;
-// NaN for both when n == 0.
-Moments moments(const float* x, std::size_t n) noexcept;
-Moments moments(const double* x, std::size_t n) noexcept;
+// NaN for both when n == 0. Throws std::bad_alloc as dot does.
+Moments moments(const float* x, std::size_t n);
+Moments moments(const double* x, std::size_t n);
 
 // The kernels chosen for this CPU at first use: "avx512", "avx2" or "baseline".
 const char* simd_level() noexcept;

@@ -87,9 +87,6 @@ Deviations deviations(const T* x, const std::size_t n, const double center) noex
 // so out may be x or y itself, and a line can go to memory with streaming stores.
 constexpr std::size_t kLineBytes = 64;
 
-// Below this, the arrays of a call may still sit in the caches, where ordinary stores win.
-constexpr std::size_t kStreamMinBytes = std::size_t{32} << 20;
-
 #if defined(__SSE2__)
 constexpr bool kCanStream = true;
 
@@ -147,12 +144,12 @@ void axpy_lines(const T a, const T* x, const T* y, T* out, const std::size_t n) 
   }
 }
 
+// `stores` is for the whole call, of which this may be one chunk: core.cpp has decided.
 template <typename T>
 void axpy(const T a, const T* x, const T* y, T* out, const std::size_t n,
           const Stores stores) noexcept {
   if constexpr (kCanStream) {
-    // In place, each line of out was just read into the cache, where an ordinary store is free.
-    if (stores == Stores::streaming && n * sizeof(T) >= kStreamMinBytes && out != x && out != y) {
+    if (stores == Stores::streaming) {
       axpy_lines<true>(a, x, y, out, n);
       stream_fence();
       return;
@@ -181,20 +178,19 @@ T dot(const T* x, const T* y, const std::size_t n) noexcept {
   return reduce(acc);
 }
 
+// The moments of x[0, n), n > 0, as a part to merge (merge_moments in core.cpp): `shift` is
+// the same for every part of one call.
 template <typename T>
-Moments moments(const T* x, const std::size_t n) noexcept {
+MomentsPart moments(const T* x, const std::size_t n, const double shift) noexcept {
   // Each block is read twice (mean, then deviations from it) while it is still in L1, so
   // memory is streamed once; blocks are merged with Chan et al.'s pairwise update.
   //
-  // The update works on means relative to `shift`, the first value: a mean far from zero
-  // against the spread (1e12 +- 1e-3) would carry its rounding, up to half an ulp of the
-  // mean, into every update, where it counts as spread. Relative to a value of the data,
-  // means are of the size of the spread and keep their precision. The mean itself is
-  // merged as it is, which keeps its own precision when it is near 0 and the shift is not.
+  // The update works on means relative to `shift`, the first value of the call: a mean far from
+  // zero against the spread (1e12 +- 1e-3) would carry its rounding, up to half an ulp of the mean,
+  // into every update, where it counts as spread. Relative to a value of the data, means are of the
+  // size of the spread and keep their precision. The mean itself is merged as it is, which keeps
+  // its own precision when it is near 0 and the shift is not.
   constexpr std::size_t kBlock = 2048;
-  const double first = static_cast<double>(x[0]);
-  // An infinite or NaN first value would make every mean NaN, where NumPy's may be infinite.
-  const double shift = is_finite(first) ? first : 0.0;
   double mean = 0.0;
   double shifted_mean = 0.0;
   double m2 = 0.0;
@@ -224,7 +220,7 @@ Moments moments(const T* x, const std::size_t n) noexcept {
     m2 += block_m2 + delta * delta * (count * weight);
     count = total;
   }
-  return {mean, m2 / count};
+  return {mean, shifted_mean, m2, count};
 }
 
 }  // namespace
