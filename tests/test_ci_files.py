@@ -308,10 +308,10 @@ def test_cd_builds_everywhere_and_publishes_with_trusted_publishing(
 
 
 def noxfile_facts(root: Path) -> dict[str, Any]:
-    """PYTHONS and ABI3_FROM as the project's noxfile computes them (own process)."""
+    """PYTHONS as the project's noxfile computes it (own process)."""
     code = (
         "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
-        "print(json.dumps({k: ns[k] for k in ('PYTHONS', 'ABI3_FROM')}))"
+        "print(json.dumps({k: ns[k] for k in ('PYTHONS',)}))"
     )
     facts: dict[str, Any] = json.loads(
         stdout_of(sys.executable, "-c", code, root / "noxfile.py", cwd=root)
@@ -361,16 +361,15 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
     policy = data.get("manylinux", "manylinux_2_28")
     assert cibw["manylinux-x86_64-image"] == cibw["manylinux-aarch64-image"] == policy
     assert cibw["test-groups"] == ["test"]
-    # The noxfile reads the same range (from the classifiers) and the same abi3 start.
+    # The noxfile reads the same range (from the classifiers).
     facts = noxfile_facts(root)
     assert facts["PYTHONS"] == [*pythons, *free_threaded(data)]
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
-    assert facts["ABI3_FROM"] == ("3.12" if data.get("stable_abi") else None)
     # What cibuildwheel selects on each runner of cd.yml: every supported CPython and the
     # free-threaded ones from 3.14, glibc only, 64-bit only, no PyPy.
     wheels_py = load_wheels_py(root)
     versions = sorted([*pythons, *free_threaded(data)], key=wheels_py.version_key)
-    tags = [wheels_py.version_tags(v)[1] for v in versions]  # cp314t for 3.14t
+    tags = ["cp" + v.replace(".", "") for v in versions]  # cp314t for 3.14t
     cibuildwheel = tool("cibuildwheel")
     for platform, archs, suffix in CIBW_TARGETS:
         out = stdout_of(
@@ -384,12 +383,19 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
                 identifiers
             )
     # The wheel set: one per CPython, except that with the stable ABI one cp312-abi3
-    # wheel serves 3.12 and newer, exactly as tools/wheels.py splits them.
+    # wheel serves 3.12 and newer: the zig route of tools/wheels.py reuses it exactly
+    # where cibuildwheel does (its serves(), only in stable-ABI projects).
     ci_set = cibuildwheel_wheels([f"{t}-manylinux_x86_64" for t in tags], py_api)
-    own, shared = wheels_py.abi3_split(versions, facts["ABI3_FROM"])
-    nox_set = ["-".join(wheels_py.version_tags(v)) for v in own]
-    if shared:
-        nox_set.append("cp312-abi3")
+    assert hasattr(wheels_py, "serves") is bool(data.get("stable_abi"))
+    serves = getattr(wheels_py, "serves", lambda wheel, version: False)
+    nox_set: list[str] = []
+    for version, abi in zip(versions, tags, strict=True):
+        built = [Path(f"pkg-0.1.0-{w}-manylinux_2_28_x86_64.whl") for w in nox_set]
+        if any(serves(w, version) for w in built):
+            continue
+        python = abi.rstrip("t")
+        abi3 = py_api and abi == python and int(python[3:]) >= int(py_api[3:])
+        nox_set.append(f"{py_api}-abi3" if abi3 else f"{python}-{abi}")
     assert sorted(ci_set) == sorted(nox_set)
     if data.get("stable_abi"):
         assert "cp312-abi3" in ci_set

@@ -117,8 +117,6 @@ def test_sessions_page_has_every_session_docstring_and_tool_option(
             helps = [k.value for k in node.keywords if k.arg == "help"]
             if helps and not isinstance(helps[0], ast.Constant):
                 continue  # argparse.SUPPRESS: an option the session passes itself
-            if ast.unparse(node.func.value) == "inside":
-                continue  # wheels.py's internal subcommand, run inside the container
             option = node.args[0].value
             options += 1
             assert option in text, f"{tool_name}.py {option} missing"

@@ -126,7 +126,7 @@ def test_layout_python_pip_and_tools(image: str) -> None:
     assert "auditwheel 6." in out
     assert "patchelf 0." in out
     assert "cmake version" in out
-    assert "plat manylinux_2_31_x86_64" in out
+    assert "plat manylinux_2_34_x86_64" in out
 
 
 @pytest.mark.slow

@@ -1,8 +1,7 @@
-"""Fast tests of the generated tools/wheels.py: commands, guards, checks and error paths."""
+"""Fast tests of the generated tools/wheels.py: arguments, guards, checks and error paths."""
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import subprocess
@@ -14,7 +13,18 @@ from types import ModuleType
 import pytest
 from conftest import render, run
 
-OFFICIAL = "quay.io/pypa/manylinux_2_28_x86_64"
+# What `nox -s wheels` passes before the user's own arguments.
+SESSION = [
+    "--policy=manylinux_2_28",
+    "--test-command=pytest {project}/tests",
+    "--supported",
+    "3.9",
+    "3.10",
+    "3.11",
+    "3.14t",
+    "--test-requires",
+    "pytest>=8",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +45,10 @@ def wheels(project: Path) -> ModuleType:
 
 
 def script(
-    project: Path,
-    *args: str,
-    env: dict[str, str] | None = None,
-    python: str = sys.executable,
+    project: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [python, str(project / "tools" / "wheels.py"), *args],
+        [sys.executable, str(project / "tools" / "wheels.py"), *SESSION, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -49,63 +56,40 @@ def script(
     )
 
 
-def namespace(engine: str, **extra: object) -> argparse.Namespace:
-    values = {
-        "engine": engine,
-        "python": ["3.9", "3.13"],
-        "test_requires": ["pytest>=8"],
-        "static_libstdcxx": False,
-        "engine_arg": [],
-        "abi3_from": None,
-    }
-    return argparse.Namespace(**{**values, **extra})
+def fake_engines(tmp_path: Path, **scripts: str) -> dict[str, str]:
+    """PATH with these fake engines (name -> shell body) and nothing else."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name, body in scripts.items():
+        (fake / name).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / name).chmod(0o755)
+    return {**os.environ, "PATH": str(fake)}
 
 
-def test_docker_command_line(wheels: ModuleType, project: Path) -> None:
-    cmd = wheels.container_command(
-        namespace("docker"), OFFICIAL, Path("/tmp/out"), "manylinux_2_28_x86_64"
+def test_help_lists_only_user_options_each_with_help(project: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(project / "tools" / "wheels.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert cmd[:3] == ["docker", "run", "--rm"]
-    assert cmd[cmd.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"
-    assert f"{project}:/project:ro" in cmd
-    assert "/tmp/out:/output:rw" in cmd
-    image = cmd.index(OFFICIAL)
-    assert cmd[image + 1 : image + 3] == ["sh", "-c"]
-    assert "/opt/python/cp3*/bin/python" in cmd[image + 3]
-    assert cmd[image + 4 :] == [
-        "sh", "/project/tools/wheels.py", "inside", "--plat", "manylinux_2_28_x86_64",
-        "--python", "3.9", "3.13", "--test-requires", "pytest>=8",
-    ]  # fmt: skip
-
-
-def test_podman_command_line(wheels: ModuleType) -> None:
-    args = namespace("podman", engine_arg=["--network=none"], static_libstdcxx=True)
-    cmd = wheels.container_command(
-        args, "quay.io/pypa/manylinux2014_x86_64", Path("/o"), "manylinux2014_x86_64"
-    )
-    assert cmd[:3] == ["podman", "run", "--rm"]
-    # Rootless podman maps container root to the caller; --user would map to a subuid.
-    assert "--user" not in cmd
-    assert cmd.index("--network=none") < cmd.index("quay.io/pypa/manylinux2014_x86_64")
-    assert cmd[-1] == "--static-libstdcxx"
-    assert "manylinux2014_x86_64" in cmd
-
-
-def test_default_image_is_official(
-    wheels: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[list[str]] = []
-
-    def fake_run(cmd: list[str], check: bool) -> subprocess.CompletedProcess[str]:
-        seen.append(cmd)
-        return subprocess.CompletedProcess(cmd, 0)
-
-    monkeypatch.setattr(wheels.subprocess, "run", fake_run)
-    monkeypatch.setattr(wheels.platform, "machine", lambda: "aarch64")
-    args = namespace("podman", image=None)
-    wheels.build_in_container(args, "manylinux_2_34", Path("/o"))
-    assert "quay.io/pypa/manylinux_2_34_aarch64" in seen[0]
-    assert "manylinux_2_34_aarch64" in seen[0]
+    text = proc.stdout
+    for option in (
+        "--backend",
+        "--engine",
+        "--image",
+        "--python",
+        "--arch",
+        "--cache",
+        "--timings",
+    ):
+        assert option in text
+    for hidden in ("SUPPRESS", "inside", "--policy", "--supported", "--test-"):
+        assert hidden not in text
+    # Every option line is followed by help text.
+    options = [line for line in text.splitlines() if line.startswith("  --")]
+    assert len(options) == 7
+    assert "cibuildwheel" in text
 
 
 @pytest.mark.parametrize(
@@ -124,14 +108,7 @@ def test_static_glibc_pattern(wheels: ModuleType, flags: str, refused: bool) -> 
 
 
 def test_static_glibc_refused_before_building(project: Path) -> None:
-    proc = script(
-        project,
-        "--supported",
-        "3.11",
-        "--backend",
-        "zig",
-        env={**os.environ, "LDFLAGS": "-static"},
-    )
+    proc = script(project, "--backend", "zig", env={**os.environ, "LDFLAGS": "-static"})
     assert proc.returncode == 1
     assert "$LDFLAGS asks for '-static', which links glibc statically" in proc.stderr
     assert "Backend" not in proc.stdout  # refused before choosing or building anything
@@ -142,26 +119,44 @@ def test_static_glibc_in_cmakelists_refused(project: Path, tmp_path: Path) -> No
     run("cp", "-r", project, copy)
     cmake = copy / "CMakeLists.txt"
     cmake.write_text(cmake.read_text() + "target_link_options(_core PRIVATE -static)\n")
-    proc = script(copy, "--supported", "3.11", "--backend", "zig")
+    proc = script(copy, "--backend", "zig")
     assert proc.returncode == 1
     assert "CMakeLists.txt asks for '-static'" in proc.stderr
 
 
-def test_extension_without_dynamic_libc_fails_check(
-    wheels: ModuleType, tmp_path: Path
-) -> None:
+def make_wheel(tmp_path: Path, name: str, flags: list[str]) -> Path:
     src = tmp_path / "x.c"
     src.write_text(
-        "#include <string.h>\nsize_t length(const char* s) { return strlen(s); }\n"
+        "#include <string.h>\nsize_t n(const char* s) { return strlen(s); }\n"
     )
-    for name, flags in (("dynamic", []), ("nolibc", ["-nostdlib"])):
-        so = tmp_path / f"{name}.so"
-        run("gcc", "-shared", "-fPIC", *flags, "-o", so, src)
-        wheel = tmp_path / f"{name}-1.0-cp311-cp311-linux_x86_64.whl"
-        with zipfile.ZipFile(wheel, "w") as zf:
-            zf.write(so, "pkg/_core.so")
-        dynamic_libc, _ = wheels.elf_facts(wheel)
-        assert dynamic_libc is (name == "dynamic")
+    so = tmp_path / f"{name}.so"
+    run("gcc", "-shared", "-fPIC", *flags, "-o", so, src)
+    wheel = tmp_path / f"{name}-1.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    info = f"{name}-1.0.dist-info"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.write(so, f"{name}/_core.so")
+        zf.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+        )
+        zf.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: false\n"
+            "Tag: cp311-cp311-manylinux_2_28_x86_64\n",
+        )
+        # auditwheel reads the file list from RECORD.
+        zf.writestr(f"{info}/RECORD", f"{name}/_core.so,,\n")
+    return wheel
+
+
+def test_check_reads_auditwheel_json_and_refuses_static_libc(
+    wheels: ModuleType, tmp_path: Path
+) -> None:
+    info = wheels.check_wheel(make_wheel(tmp_path, "dynamic", []), "manylinux_2_28")
+    assert (2, 2) <= info.glibc <= (2, 28)
+    with pytest.raises(wheels.WheelError, match=r"links libc\.so\.6 dynamically"):
+        wheels.check_wheel(
+            make_wheel(tmp_path, "nolibc", ["-nostdlib"]), "manylinux_2_28"
+        )
 
 
 def test_distro_table(wheels: ModuleType) -> None:
@@ -176,120 +171,203 @@ def test_distro_table(wheels: ModuleType) -> None:
         assert release in covered
     assert "RHEL/Alma/Rocky 7+" in wheels.distros((2, 17))
     assert "Amazon Linux 2+" in wheels.distros((2, 17))
+    # glibc 2.26 cannot install manylinux_2_28 wheels.
+    assert "Amazon Linux 2+" not in covered
+    newest = wheels.distros((2, 43))
+    assert newest == "Ubuntu 26.04+, Fedora 44+"
+
+
+def test_report_fits_100_columns_in_version_order(
+    wheels: ModuleType, tmp_path: Path
+) -> None:
+    infos = []
+    for tags in ("cp314-cp314t", "cp310-cp310", "cp39-cp39", "cp314-cp314"):
+        path = tmp_path / (
+            f"fast_stats-0.1.0-{tags}-manylinux2014_x86_64.manylinux_2_17_x86_64"
+            ".manylinux_2_28_x86_64.whl"
+        )
+        path.write_bytes(b"x" * 2048)
+        infos.append(wheels.WheelInfo(path, (2, 17)))
+    aarch64 = tmp_path / "fast_stats-0.1.0-cp39-cp39-manylinux_2_28_aarch64.whl"
+    aarch64.write_bytes(b"x" * 4096)
+    infos.append(wheels.WheelInfo(aarch64, (2, 17)))
+    lines = wheels.report(infos).splitlines()
+    assert max(map(len, lines)) <= 100
+    assert lines[0].split() == ["wheel", "newest", "glibc", "size", "installs", "on"]
+    rows = [line.split()[0] for line in lines if line.startswith("cp3")]
+    assert rows == [
+        "cp39-cp39-manylinux_2_17_x86_64",
+        "cp310-cp310-manylinux_2_17_x86_64",
+        "cp314-cp314-manylinux_2_17_x86_64",
+        "cp314-cp314t-manylinux_2_17_x86_64",
+        "cp39-cp39-manylinux_2_28_aarch64",
+    ]
+    assert "2 KiB" in lines[2]
+    assert "GLIBC_2.17" in lines[2]
+    text = " ".join(wheels.report(infos).split())
     assert (
-        "Amazon Linux 2+" not in covered
-    )  # glibc 2.26 cannot install manylinux_2_28 wheels
+        "Debian 8+, Ubuntu 14.04+, RHEL/Alma/Rocky 7+" in text
+    )  # wrapped between releases
+    assert infos[2].path.name in lines  # every file named in full, on a line of its own
 
 
 def test_unsupported_python_is_refused(project: Path) -> None:
-    proc = script(project, "--supported", "3.9", "3.10", "--python", "3.8")
+    proc = script(project, "--python", "3.8")
     assert proc.returncode == 2
     assert "CPython 3.8 is not supported" in proc.stderr
 
 
-def test_no_engine_and_no_zig_says_what_to_install(
+def test_named_engine_that_does_not_work_is_an_error_not_a_fall_back(
     project: Path, tmp_path: Path
 ) -> None:
     # A docker client that cannot reach an engine, as on a machine with only the CLI.
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "docker").write_text(
-        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    env = fake_engines(
+        tmp_path, docker="echo 'Cannot connect to the Docker daemon' >&2; exit 1"
     )
-    (fake / "docker").chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
-    # A bare venv: no ziglang in it.
-    run(sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv")
-    bare = str(tmp_path / "venv" / "bin" / "python")
-    proc = script(
-        project, "--supported", "3.11", "--engine", "docker", env=env, python=bare
-    )
+    proc = script(project, "--engine", "docker", env=env)
     assert proc.returncode == 1
     assert (
-        "no working docker or podman, and zig is missing: `pip install ziglang`"
-        in proc.stderr
+        "--engine docker: `docker info` failed: Cannot connect to the Docker daemon;"
+        " start it, or build without a container: --backend zig" in proc.stderr
     )
-
-    proc = script(
-        project,
-        "--supported",
-        "3.11",
-        "--backend",
-        "container",
-        "--engine",
-        "docker",
-        env=env,
-    )
+    assert "Backend" not in proc.stdout
+    proc = script(project, "--engine", "podman; create_args: --network=host", env=env)
     assert proc.returncode == 1
-    assert (
-        "no working container engine (docker): install and start docker or podman"
-        in proc.stderr
-    )
+    assert "podman is not installed" in proc.stderr
 
 
-def test_failed_container_build_points_to_zig(project: Path, tmp_path: Path) -> None:
-    # An engine that answers but cannot pull the image, as without access to quay.io.
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "podman").write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = info ]; then exit 0; fi\n'
-        "echo 'Error: pinging container registry quay.io: no such host' >&2\n"
-        "exit 125\n"
-    )
-    (fake / "podman").chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
-    proc = script(project, "--supported", "3.11", "--engine", "podman", env=env)
+def test_container_backend_without_an_engine(project: Path, tmp_path: Path) -> None:
+    env = fake_engines(tmp_path, docker="exit 1", podman="exit 1")
+    proc = script(project, "--backend", "container", env=env)
     assert proc.returncode == 1
-    assert "pinging container registry quay.io" in proc.stderr
-    assert (
-        "the build in quay.io/pypa/manylinux_2_28_x86_64 failed (its log is above); if"
-        " the image could not be pulled, `--backend zig` builds the same wheels without"
-        " a container" in proc.stderr
+    assert "no working container engine (docker or podman)" in proc.stderr
+    assert "--backend zig" in proc.stderr
+
+
+def test_auto_picks_the_first_working_engine_else_zig(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = wheels.parse_args([*SESSION])
+    working = {"podman"}
+    monkeypatch.setattr(
+        wheels, "engine_problem", lambda e: None if e in working else "broken"
     )
+    assert wheels.choose_route(args) == "podman"
+    working.clear()
+    assert wheels.choose_route(args) is None
+    assert "Backend: zig (no working docker or podman)" in capsys.readouterr().out
+
+
+def test_image_that_cannot_be_pulled_points_to_zig(
+    project: Path, tmp_path: Path
+) -> None:
+    env = fake_engines(
+        tmp_path,
+        podman='case "$1" in info) exit 0;; image) exit 125;; esac\n'
+        "echo 'Error: pinging container registry quay.io: no such host' >&2; exit 125",
+    )
+    image = "quay.io/pypa/manylinux_2_28_x86_64"
+    proc = script(project, "--engine", "podman", "--image", image, env=env)
+    assert proc.returncode == 1
+    assert "pinging container registry quay.io" in proc.stderr  # the engine's own words
+    assert (
+        f"podman cannot pull {image}; `--backend zig` builds the same wheels without a"
+        " container" in proc.stderr
+    )
+
+
+def test_container_route_passes_engine_image_and_pythons_to_cibuildwheel(
+    wheels: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_run(
+        cmd: list[str], cwd: Path, env: dict[str, str], check: bool
+    ) -> subprocess.CompletedProcess[str]:
+        seen.append((cmd, env))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(wheels.subprocess, "run", fake_run)
+    monkeypatch.setattr(wheels, "check_image", lambda engine, image: None)
+    monkeypatch.setenv("CIBW_ENVIRONMENT", "PIP_INDEX_URL=http://127.0.0.1:1/simple")
+    engine = "podman; create_args: --network=host"
+    args = wheels.parse_args(
+        [
+            *SESSION,
+            "--engine",
+            engine,
+            "--image",
+            "localhost/x:1",
+            "--python",
+            "3.11",
+            "3.14t",
+        ]
+    )
+    assert wheels.container_wheels(args, engine) == []
+    ((cmd, env),) = seen
+    assert cmd[1:] == [
+        "-m", "cibuildwheel", "--platform", "linux", "--output-dir", "wheelhouse", ".",
+    ]  # fmt: skip
+    assert env["CIBW_CONTAINER_ENGINE"] == engine
+    assert env["CIBW_MANYLINUX_X86_64_IMAGE"] == "localhost/x:1"
+    assert env["CIBW_MANYLINUX_AARCH64_IMAGE"] == "localhost/x:1"
+    assert env["CIBW_BUILD"] == "cp311-* cp314t-*"
+    assert env["CIBW_ENVIRONMENT"] == "PIP_INDEX_URL=http://127.0.0.1:1/simple"
+    # Without --image and --python, [tool.cibuildwheel] and requires-python decide.
+    seen.clear()
+    wheels.container_wheels(wheels.parse_args(SESSION), "docker")
+    ((_, env),) = seen
+    assert not {"CIBW_BUILD", "CIBW_MANYLINUX_X86_64_IMAGE"} & set(env)
+
+
+def test_source_date_epoch_from_the_last_commit(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setattr(wheels, "PROJECT", tmp_path)
+    assert wheels.source_date_epoch() == wheels.FALLBACK_EPOCH == "315532800"
+    assert "no git commit" in capsys.readouterr().out
+    run("git", "init", "-q", tmp_path)
+    (tmp_path / "f").write_text("x")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    run(*git, "add", "f")
+    run(
+        *git,
+        "commit",
+        "-qm",
+        "x",
+        env={**os.environ, "GIT_COMMITTER_DATE": "@1700000000 +0000"},
+    )
+    assert wheels.source_date_epoch() == "1700000000"
 
 
 # --- --arch and the aarch64 cross route ---------------------------------------------------
 
 
 def test_arch_defaults_to_host(wheels: ModuleType) -> None:
-    args = wheels.parse_args(["--supported", "3.11"])
-    assert args.arch == [wheels.platform.machine()]
+    assert wheels.parse_args(SESSION).arch == [wheels.platform.machine()]
 
 
 def test_arch_takes_both_in_a_fixed_order(wheels: ModuleType) -> None:
-    args = wheels.parse_args(
-        ["--supported", "3.11", "--arch", "aarch64", "x86_64", "aarch64"]
-    )
+    args = wheels.parse_args([*SESSION, "--arch", "aarch64", "x86_64", "aarch64"])
     assert args.arch == ["x86_64", "aarch64"]
 
 
 def test_unknown_arch_is_refused(project: Path) -> None:
-    proc = script(project, "--supported", "3.11", "--arch", "riscv64")
+    proc = script(project, "--arch", "riscv64")
     assert proc.returncode == 2
     assert "invalid choice: 'riscv64'" in proc.stderr
 
 
-def test_container_backend_refuses_another_arch(project: Path, tmp_path: Path) -> None:
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    docker = fake / "docker"
-    docker.write_text("#!/bin/sh\nexit 0\n")  # `docker info` succeeds
-    docker.chmod(0o755)
+def test_container_route_refuses_another_arch(project: Path, tmp_path: Path) -> None:
+    env = fake_engines(tmp_path, docker="exit 0")  # `docker info` succeeds
     other = "aarch64" if os.uname().machine == "x86_64" else "x86_64"
-    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
-    proc = script(
-        project,
-        "--supported",
-        "3.11",
-        "--backend",
-        "container",
-        "--engine",
-        "docker",
-        "--arch",
-        other,
-        env=env,
-    )
+    proc = script(project, "--backend", "container", "--arch", other, env=env)
     assert proc.returncode == 1
     assert "--backend zig cross-compiles" in proc.stderr
 
@@ -329,19 +407,12 @@ def test_emulated_python_runs_itself_as_argv0(
     (root / "usr" / "bin").mkdir(parents=True)
     (root / "usr" / "bin" / "python3.11").touch()
     monkeypatch.setattr(wheels.shutil, "which", lambda name: f"/usr/bin/{name}")
-    python = wheels.emulated_python(root, "aarch64", "3.11", tmp_path / "bin")
-    assert python == str(tmp_path / "bin" / "python3.11")
+    bin_dir = tmp_path / "bin"
+    python = wheels.emulated_python(root, "aarch64", "3.11", bin_dir)
+    assert python == str(bin_dir / "python3.11")
     text = Path(python).read_text()
     assert f'-L "{root}" -0 "$0" "{root}/usr/bin/python3.11"' in text
-    assert wheels.emulated_python(root, "aarch64", "3.12", tmp_path / "bin") is None
-
-
-def test_report_names_the_architecture(wheels: ModuleType, tmp_path: Path) -> None:
-    wheel = tmp_path / "fast_stats-0.1.0-cp311-cp311-manylinux_2_28_aarch64.whl"
-    wheel.write_bytes(b"x" * 2048)
-    info = wheels.WheelInfo(
-        wheel, ["manylinux_2_28_aarch64"], (2, 17), "manylinux_2_17"
-    )
-    header, _, row = wheels.summary([info]).splitlines()[:3]
-    assert header.split()[:3] == ["wheel", "arch", "tag"]
-    assert row.split()[:3] == [wheel.name, "aarch64", "cp311-cp311-manylinux_2_28"]
+    # The test command's `python` and `pytest` run the same emulated CPython.
+    assert (bin_dir / "python").read_text() == text
+    assert f'exec "{bin_dir}/python" -m pytest' in (bin_dir / "pytest").read_text()
+    assert wheels.emulated_python(root, "aarch64", "3.12", bin_dir) is None
