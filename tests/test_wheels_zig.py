@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import QUESTIONS, render, run, tool
+from conftest import QUESTIONS, render, run, tool, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,21 @@ def files(root: Path) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def zig_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, set[str]]:
+def ccache_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A private compiler cache, first empty, for the zig runs."""
+    return {**os.environ, "CCACHE_DIR": str(tmp_path_factory.mktemp("ccache"))}
+
+
+def ccache_hits(env: dict[str, str]) -> int:
+    out = run("ccache", "--print-stats", env=env)
+    stats = {k: int(v) for k, v in (line.split("\t") for line in out.splitlines())}
+    return stats["direct_cache_hit"] + stats["preprocessed_cache_hit"]
+
+
+@pytest.fixture(scope="session")
+def zig_run(
+    tmp_path_factory: pytest.TempPathFactory, ccache_env: dict[str, str]
+) -> tuple[Path, str, set[str]]:
     # .ci/run exposes pyenv's CPythons: at least these must be here.
     assert {"3.11", "3.12", "3.13"} <= set(VERSIONS), VERSIONS
     root = render(tmp_path_factory.mktemp("zig") / "fast-stats")
@@ -70,7 +85,9 @@ def zig_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, set[st
     run(*git, "add", "-A", cwd=root)
     run(*git, "commit", "-qm", "render", cwd=root)
     before = files(root)
-    output = run(tool("nox"), "-s", "wheels", "--", "--backend", "zig", cwd=root)
+    output = run(
+        tool("nox"), "-s", "wheels", "--", "--backend", "zig", cwd=root, env=ccache_env
+    )
     return root, output, before
 
 
@@ -134,24 +151,24 @@ def test_summary_table_and_clean_tree(zig_run: tuple[Path, str, set[str]]) -> No
     assert rows == sorted(rows, key=int)  # cp39 before cp310
 
 
-def test_same_commit_same_bytes(zig_run: tuple[Path, str, set[str]]) -> None:
+def test_same_commit_same_bytes(
+    zig_run: tuple[Path, str, set[str]], ccache_env: dict[str, str]
+) -> None:
     root, output, _ = zig_run
     assert "no git commit" not in output  # dated by the commit, not the fallback
     (wheel,) = (root / "wheelhouse").glob("*-cp311-cp311-*.whl")
     first = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if shutil.which("ccache") is None:
+        unavailable("ccache is not installed")
+    run("ccache", "--zero-stats", env=ccache_env)
     # A second run on the same commit, of one CPython only (the zig cache is warm).
-    run(
-        tool("nox"),
-        "-s",
-        "wheels",
-        "--",
-        "--backend",
-        "zig",
-        "--python",
-        "3.11",
-        cwd=root,
-    )
+    args = ["--backend", "zig", "--python", "3.11"]
+    run(tool("nox"), "-s", "wheels", "--", *args, cwd=root, env=ccache_env)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == first
+    # ccache knew zig through the new run's wrapper scripts: the core's files (every .cpp
+    # but the bindings', whose headers sit in a new build-isolation folder) were hits.
+    core = [p for p in (root / "src" / "cpp").glob("*.cpp") if "bindings" not in p.name]
+    assert ccache_hits(ccache_env) >= len(core)
 
 
 @pytest.fixture
