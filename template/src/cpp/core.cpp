@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <type_traits>
 
 #include "kernels.hpp"
 #include "parallel.hpp"
@@ -105,29 +106,40 @@ bool overlaps_partly_bytes(const void* out, const void* in, const std::size_t by
   return o != i && o < i + bytes && i < o + bytes;
 }
 
-const KernelTable& kernels() noexcept {
-  static const KernelTable& chosen = select();
-  return chosen;
+const KernelTable& chosen() noexcept {
+  static const KernelTable& table = select();
+  return table;
+}
+
+// The chosen kernels for element type T: kernels<T>().name calls a kernel of the registry.
+template <typename T>
+const Kernels<T>& kernels() noexcept {
+  if constexpr (std::is_same_v<T, float>) {
+    return chosen().f32;
+  } else {
+    return chosen().f64;
+  }
 }
 
 // Below this, the arrays of a call may still sit in the caches, where ordinary stores win.
 constexpr std::size_t kStreamMinBytes = std::size_t{32} << 20;
 
 template <typename T>
-void axpy_chunks(const T a, const T* x, const T* y, T* out, const std::size_t n, Stores stores,
-                 void (*kernel)(T, const T*, const T*, T*, std::size_t, Stores) noexcept) noexcept {
+void axpy_chunks(const T a, const T* x, const T* y, T* out, const std::size_t n,
+                 Stores stores) noexcept {
   // In place, each line of out was just read into the cache, where an ordinary store is free.
   if (n * sizeof(T) < kStreamMinBytes || out == x || out == y) {
     stores = Stores::cached;
   }
+  const auto kernel = kernels<T>().axpy;
   for_each_chunk(n, [=](const std::size_t begin, const std::size_t count) noexcept {
     kernel(a, x + begin, y + begin, out + begin, count, stores);
   });
 }
 
 template <typename T>
-T dot_chunks(const T* x, const T* y, const std::size_t n,
-             T (*kernel)(const T*, const T*, std::size_t) noexcept) {
+T dot_chunks(const T* x, const T* y, const std::size_t n) {
+  const auto kernel = kernels<T>().dot;
   return reduce_chunks<T>(
       n,
       [=](const std::size_t begin, const std::size_t count) noexcept {
@@ -146,8 +158,7 @@ MomentsPart merge_moments(const MomentsPart& a, const MomentsPart& b) noexcept {
 }
 
 template <typename T>
-Moments moments_chunks(const T* x, const std::size_t n,
-                       MomentsPart (*kernel)(const T*, std::size_t, double) noexcept) {
+Moments moments_chunks(const T* x, const std::size_t n) {
   if (n == 0) {
     return {kNaN, kNaN};
   }
@@ -155,6 +166,7 @@ Moments moments_chunks(const T* x, const std::size_t n,
   // would make every mean NaN, where NumPy's may be infinite.
   const double first = static_cast<double>(x[0]);
   const double shift = first - first == 0.0 ? first : 0.0;
+  const auto kernel = kernels<T>().moments;
   const MomentsPart all = reduce_chunks<MomentsPart>(
       n,
       [=](const std::size_t begin, const std::size_t count) noexcept {
@@ -166,16 +178,16 @@ Moments moments_chunks(const T* x, const std::size_t n,
 
 }  // namespace
 
-const char* simd_level() noexcept { return kernels().name; }
+const char* simd_level() noexcept { return chosen().name; }
 
 void axpy(const float a, const float* x, const float* y, float* out, const std::size_t n,
           const Stores stores) noexcept {
-  axpy_chunks(a, x, y, out, n, stores, kernels().axpy_f32);
+  axpy_chunks(a, x, y, out, n, stores);
 }
 
 void axpy(const double a, const double* x, const double* y, double* out, const std::size_t n,
           const Stores stores) noexcept {
-  axpy_chunks(a, x, y, out, n, stores, kernels().axpy_f64);
+  axpy_chunks(a, x, y, out, n, stores);
 }
 
 bool overlaps_partly(const float* out, const float* in, const std::size_t n) noexcept {
@@ -186,20 +198,12 @@ bool overlaps_partly(const double* out, const double* in, const std::size_t n) n
   return overlaps_partly_bytes(out, in, n * sizeof(double));
 }
 
-float dot(const float* x, const float* y, const std::size_t n) {
-  return dot_chunks(x, y, n, kernels().dot_f32);
-}
+float dot(const float* x, const float* y, const std::size_t n) { return dot_chunks(x, y, n); }
 
-double dot(const double* x, const double* y, const std::size_t n) {
-  return dot_chunks(x, y, n, kernels().dot_f64);
-}
+double dot(const double* x, const double* y, const std::size_t n) { return dot_chunks(x, y, n); }
 
-Moments moments(const float* x, const std::size_t n) {
-  return moments_chunks(x, n, kernels().moments_f32);
-}
+Moments moments(const float* x, const std::size_t n) { return moments_chunks(x, n); }
 
-Moments moments(const double* x, const std::size_t n) {
-  return moments_chunks(x, n, kernels().moments_f64);
-}
+Moments moments(const double* x, const std::size_t n) { return moments_chunks(x, n); }
 
 }  // namespace core

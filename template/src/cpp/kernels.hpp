@@ -15,14 +15,36 @@ struct MomentsPart {
   double count;
 };
 
+// The registry of kernels: one line per kernel, X(name, signature), the signature being its
+// template's in kernels.inl for an element type T. The line makes the kernel's pointers in
+// every table (float and double), fills them in each instruction set's table (the end of
+// kernels.inl), and lets core.cpp call it as kernels<T>().name: so a new kernel is this
+// line and its template, and no list can fall out of step with another.
+#define CORE_KERNELS(X)                                                            \
+  X(axpy, void(T a, const T* x, const T* y, T* out, std::size_t n, Stores stores)) \
+  X(dot, T(const T* x, const T* y, std::size_t n))                                 \
+  X(moments, MomentsPart(const T* x, std::size_t n, double shift))
+
+// A pointer to a kernel of signature F: kernels never throw, which the type says.
+template <typename F>
+struct KernelPointer;
+template <typename R, typename... Args>
+struct KernelPointer<R(Args...)> {
+  using type = R (*)(Args...) noexcept;
+};
+
+// One instruction set's kernels for element type T, named as in the registry.
+template <typename T>
+struct Kernels {
+#define CORE_KERNEL_POINTER(name, signature) typename KernelPointer<signature>::type name;
+  CORE_KERNELS(CORE_KERNEL_POINTER)
+#undef CORE_KERNEL_POINTER
+};
+
 struct KernelTable {
   const char* name;
-  void (*axpy_f32)(float, const float*, const float*, float*, std::size_t, Stores) noexcept;
-  void (*axpy_f64)(double, const double*, const double*, double*, std::size_t, Stores) noexcept;
-  float (*dot_f32)(const float*, const float*, std::size_t) noexcept;
-  double (*dot_f64)(const double*, const double*, std::size_t) noexcept;
-  MomentsPart (*moments_f32)(const float*, std::size_t, double shift) noexcept;
-  MomentsPart (*moments_f64)(const double*, std::size_t, double shift) noexcept;
+  Kernels<float> f32;
+  Kernels<double> f64;
 };
 
 namespace baseline {

@@ -223,9 +223,14 @@ MomentsPart moments(const T* x, const std::size_t n, const double shift) noexcep
   return {mean, shifted_mean, m2, count};
 }
 
+// Each kernel of the registry (kernels.hpp), instantiated for T.
+template <typename T>
+constexpr Kernels<T> kernels_of() noexcept {
+#define CORE_KERNEL_ADDRESS(name, signature) &name<T>,
+  return {CORE_KERNELS(CORE_KERNEL_ADDRESS)};
+#undef CORE_KERNEL_ADDRESS
+}
+
 }  // namespace
 
-extern const KernelTable table{
-    kName,        &axpy<float>,    &axpy<double>,    &dot<float>,
-    &dot<double>, &moments<float>, &moments<double>,
-};
+extern const KernelTable table{kName, kernels_of<float>(), kernels_of<double>()};
