@@ -127,6 +127,8 @@ def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
         "zig_tools",
         lambda target, d: dict.fromkeys(("cc", "c++", "ar", "ranlib"), "zig"),
     )
+    # zig_tools, faked above, is what installs ziglang.
+    monkeypatch.setattr(wheels.importlib.metadata, "version", lambda name: "0.15.1")
     monkeypatch.setattr(
         wheels,
         "tests_in_venv",
