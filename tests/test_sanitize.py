@@ -29,6 +29,17 @@ def nox_sanitize(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def with_planted_bug(clean: Path, tmp_path: Path, tail_loop: str) -> Path:
+    """A copy of the clean project whose axpy kernel ends with `tail_loop` instead."""
+    root = tmp_path / "fast-stats"
+    shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
+    kernels = root / "src" / "cpp" / "kernels.inl"
+    source = kernels.read_text(encoding="utf-8")
+    assert source.count(TAIL_LOOP) == 1
+    kernels.write_text(source.replace(TAIL_LOOP, tail_loop), encoding="utf-8")
+    return root
+
+
 @pytest.fixture(scope="module")
 def clean_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The default project after `nox -s sanitize` (run once)."""
@@ -53,15 +64,10 @@ def test_clean_project_passes_under_asan_and_ubsan(
 def test_out_of_bounds_write_fails_with_the_asan_report(
     clean_project: tuple[Path, str], tmp_path: Path
 ) -> None:
-    clean, _ = clean_project
-    root = tmp_path / "fast-stats"
-    shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
-    kernels = root / "src" / "cpp" / "kernels.inl"
-    source = kernels.read_text(encoding="utf-8")
-    assert source.count(TAIL_LOOP) == 1
     # One element past the end of each array: no crash, no wrong number, only a sanitizer
     # sees it.
-    kernels.write_text(source.replace(TAIL_LOOP, TAIL_LOOP.replace("i < n", "i <= n")))
+    off_by_one = TAIL_LOOP.replace("i < n", "i <= n")
+    root = with_planted_bug(clean_project[0], tmp_path, off_by_one)
     proc = nox_sanitize(root)
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "ERROR: AddressSanitizer: heap-buffer-overflow" in proc.stdout, proc.stdout
@@ -84,22 +90,17 @@ def test_thread_sanitizer_passes_the_clean_project(
     assert "WARNING: ThreadSanitizer" not in proc.stdout
     summary = re.search(r"=+ (\d+) passed in ", proc.stdout)
     assert summary, proc.stdout[-2000:]
+    assert int(summary[1]) >= 30  # tests/test_threads.py, the fork test among them
     assert "Session sanitize was successful" in proc.stdout
 
 
 def test_thread_sanitizer_reports_a_planted_data_race(
     clean_project: tuple[Path, str], tmp_path: Path
 ) -> None:
-    clean, _ = clean_project
-    root = tmp_path / "fast-stats"
-    shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
-    kernels = root / "src" / "cpp" / "kernels.inl"
-    source = kernels.read_text(encoding="utf-8")
-    assert source.count(TAIL_LOOP) == 1
     # A counter every axpy call updates, unsynchronized, outside the GIL: the numbers stay
     # right, only a race detector sees it (volatile keeps the unused count in the code).
     race = "  static volatile std::size_t calls = 0;\n  calls = calls + 1;\n"
-    kernels.write_text(source.replace(TAIL_LOOP, race + TAIL_LOOP), encoding="utf-8")
+    root = with_planted_bug(clean_project[0], tmp_path, race + TAIL_LOOP)
     proc = nox_sanitize(root, "--", "--thread")
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "WARNING: ThreadSanitizer: data race" in proc.stdout, proc.stdout[-5000:]
