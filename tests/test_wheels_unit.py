@@ -332,6 +332,9 @@ def test_source_date_epoch_from_the_last_commit(
     monkeypatch.setattr(wheels, "PROJECT", tmp_path)
     assert wheels.source_date_epoch() == wheels.FALLBACK_EPOCH == "315532800"
     assert "no git commit" in capsys.readouterr().out
+    with monkeypatch.context() as no_git:  # as in a container or root without git
+        no_git.setenv("PATH", str(tmp_path / "empty"))
+        assert wheels.source_date_epoch() == wheels.FALLBACK_EPOCH
     run("git", "init", "-q", tmp_path)
     (tmp_path / "f").write_text("x")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
