@@ -7,8 +7,8 @@ has none; Debian's testing suite serves both as binary packages. This module bui
 - ``python3.14`` and ``python3.15`` (with venv, headers and Debian's pip), cmake and ninja;
   no C++ compiler: the generated project's ``nox -s wheels -- --backend zig`` uses zig's;
 - ``/wheels``: every wheel that session and the project's tests install (nox, auditwheel,
-  ziglang, abi3audit, scikit-build-core, pybind11, nanobind, numpy, pytest, ...), downloaded
-  on the host, since pip inside the root cannot reach PyPI (its TLS check fails);
+  ziglang, abi3audit, scikit-build-core, pybind11, pybind11-stubgen, nanobind, numpy,
+  pytest, ...), downloaded on the host, since pip inside the root cannot reach PyPI (its TLS check fails);
 - nox in a venv of python3.15 at ``/opt/nox`` (without uv, nox makes venvs with virtualenv,
   whose seed wheels are bundled: no network needed);
 - ``/var/cache/zig``: zig's cache, so that its first build (libc++ for the target glibc,
@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 # Bump when the recipe below changes: the root's directory carries it, so a stale one is unused.
-VERSION = "forky-v1"
+VERSION = "forky-v2"
 
 SUITE = "forky"
 # debootstrap ships no script for forky; sid's is the one for Debian's moving suites.
@@ -65,6 +65,7 @@ WHEEL_PACKAGES = (
     "abi3audit",
     "scikit-build-core",
     "pybind11",
+    "pybind11-stubgen",  # a pybind11 project's build writes its stub with it
     "nanobind",
     "cmake",
     "ninja",
