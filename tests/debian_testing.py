@@ -8,7 +8,8 @@ has none; Debian's testing suite serves both as binary packages. This module bui
   no C++ compiler: the generated project's ``nox -s wheels -- --backend zig`` uses zig's;
 - ``/wheels``: every wheel that session and the project's tests install (nox, auditwheel,
   ziglang, abi3audit, scikit-build-core, pybind11, pybind11-stubgen, nanobind, numpy,
-  pytest, ...), downloaded on the host, since pip inside the root cannot reach PyPI (its TLS check fails);
+  pytest, ...), downloaded on the host, since pip inside the root cannot reach PyPI (its
+  TLS check fails);
 - nox in a venv of python3.15 at ``/opt/nox`` (without uv, nox makes venvs with virtualenv,
   whose seed wheels are bundled: no network needed);
 - ``/var/cache/zig``: zig's cache, so that its first build (libc++ for the target glibc,
