@@ -148,6 +148,17 @@ T dot_chunks(const T* x, const T* y, const std::size_t n) {
       [](const T total, const T part) noexcept { return total + part; });
 }
 
+template <typename T>
+double sum_chunks(double (*const kernel)(const T*, std::size_t) noexcept, const T* x,
+                  const std::size_t n) {
+  return reduce_chunks<double>(
+      n,
+      [=](const std::size_t begin, const std::size_t count) noexcept {
+        return kernel(x + begin, count);
+      },
+      [](const double total, const double part) noexcept { return total + part; });
+}
+
 // Chan et al.'s pairwise update, as the kernels merge their blocks.
 MomentsPart merge_moments(const MomentsPart& a, const MomentsPart& b) noexcept {
   const double total = a.count + b.count;
@@ -205,5 +216,15 @@ double dot(const double* x, const double* y, const std::size_t n) { return dot_c
 Moments moments(const float* x, const std::size_t n) { return moments_chunks(x, n); }
 
 Moments moments(const double* x, const std::size_t n) { return moments_chunks(x, n); }
+
+#define CORE_SUM(name, doc)                           \
+  double name(const float* x, const std::size_t n) {  \
+    return sum_chunks(kernels<float>().name, x, n);   \
+  }                                                   \
+  double name(const double* x, const std::size_t n) { \
+    return sum_chunks(kernels<double>().name, x, n);  \
+  }
+#include "sums.def"
+#undef CORE_SUM
 
 }  // namespace core

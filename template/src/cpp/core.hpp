@@ -42,6 +42,15 @@ double dot(const double* x, const double* y, std::size_t n);
 Moments moments(const float* x, std::size_t n);
 Moments moments(const double* x, std::size_t n);
 
+// The sums listed in sums.def, each a reduction of one array: `double name(const float* x,
+// std::size_t n)` and its double overload, accumulated in double; 0 for n == 0. Throw
+// std::bad_alloc as dot does.
+#define CORE_SUM(name, doc)                   \
+  double name(const float* x, std::size_t n); \
+  double name(const double* x, std::size_t n);
+#include "sums.def"
+#undef CORE_SUM
+
 // The kernels chosen for this CPU at first use: "avx512", "avx2" or "baseline".
 const char* simd_level() noexcept;
 

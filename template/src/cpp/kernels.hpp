@@ -19,7 +19,8 @@ struct MomentsPart {
 // template's in kernels.inl for an element type T. The line makes the kernel's pointers in
 // every table (float and double), fills them in each instruction set's table (the end of
 // kernels.inl), and lets core.cpp call it as kernels<T>().name: so a new kernel is this
-// line and its template, and no list can fall out of step with another.
+// line and its template, and no list can fall out of step with another. The core's sums
+// (sums.def) have their kernels in the tables too, after these.
 #define CORE_KERNELS(X)                                                            \
   X(axpy, void(T a, const T* x, const T* y, T* out, std::size_t n, Stores stores)) \
   X(dot, T(const T* x, const T* y, std::size_t n))                                 \
@@ -39,6 +40,9 @@ struct Kernels {
 #define CORE_KERNEL_POINTER(name, signature) typename KernelPointer<signature>::type name;
   CORE_KERNELS(CORE_KERNEL_POINTER)
 #undef CORE_KERNEL_POINTER
+#define CORE_SUM(name, doc) double (*name)(const T* x, std::size_t n) noexcept;
+#include "sums.def"
+#undef CORE_SUM
 };
 
 struct KernelTable {

@@ -223,11 +223,15 @@ MomentsPart moments(const T* x, const std::size_t n, const double shift) noexcep
   return {mean, shifted_mean, m2, count};
 }
 
-// Each kernel of the registry (kernels.hpp), instantiated for T.
+// Each kernel of the registry (kernels.hpp) and of the sums (sums.def), instantiated for T.
 template <typename T>
 constexpr Kernels<T> kernels_of() noexcept {
 #define CORE_KERNEL_ADDRESS(name, signature) &name<T>,
-  return {CORE_KERNELS(CORE_KERNEL_ADDRESS)};
+#define CORE_SUM(name, doc) &name<T>,
+  return {CORE_KERNELS(CORE_KERNEL_ADDRESS)
+#include "sums.def"
+  };
+#undef CORE_SUM
 #undef CORE_KERNEL_ADDRESS
 }
 
