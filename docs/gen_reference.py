@@ -153,7 +153,7 @@ def first_comment(path: Path) -> str:
             block = ""
         block = block.split("\n\n", 1)[0]
     if not block:
-        marker = "//" if path.suffix in {".cpp", ".hpp", ".inl", ".h", ".c"} else "#"
+        marker = "//" if path.suffix in {".cpp", ".hpp", ".inl", ".def", ".h", ".c"} else "#"
         lines = []
         for line in text.splitlines():
             stripped = line.strip()
@@ -297,6 +297,7 @@ def lang_of(path: str) -> str:
         ".cpp": "cpp",
         ".hpp": "cpp",
         ".inl": "cpp",
+        ".def": "cpp",
         ".toml": "toml",
         ".yml": "yaml",
         ".yaml": "yaml",

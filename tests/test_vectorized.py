@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
+from conftest import render, run
 
-SRC = ROOT / "template" / "src" / "cpp"
+# The C++ namespace of a default render's core, named after its module, fast_stats.
+NAMESPACE = "fast_stats_core"
 # The per-ISA flags CMakeLists.txt.jinja gives each file (baseline: none, as in a wheel).
 FLAGS = {
     "baseline": [],
@@ -27,7 +28,7 @@ BASELINE = {
 }
 
 
-def compile_isa(isa: str, out: Path) -> Path:
+def compile_isa(src: Path, isa: str, out: Path) -> Path:
     compiler = shutil.which("g++")
     assert compiler, "g++ is required (.ci/run installs it)"
     obj = out / f"core_{isa}.o"
@@ -40,7 +41,7 @@ def compile_isa(isa: str, out: Path) -> Path:
         "-fPIC",
         *FLAGS[isa],
         "-c",
-        SRC / f"core_{isa}.cpp",
+        src / f"core_{isa}.cpp",
         "-o",
         obj,
     )
@@ -64,9 +65,15 @@ def disassemble(obj: Path) -> dict[str, tuple[set[str], str]]:
 
 
 @pytest.fixture(scope="module")
-def objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The C++ sources of a default render."""
+    return render(tmp_path_factory.mktemp("vec") / "project") / "src" / "cpp"
+
+
+@pytest.fixture(scope="module")
+def objects(src: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("vec")
-    return {isa: compile_isa(isa, out) for isa in FLAGS}
+    return {isa: compile_isa(src, isa, out) for isa in FLAGS}
 
 
 def kernel(
@@ -75,7 +82,7 @@ def kernel(
     found = [
         v
         for k, v in functions.items()
-        if f"core::{isa}::(anonymous namespace)::{name}(" in k
+        if f"{NAMESPACE}::{isa}::(anonymous namespace)::{name}(" in k
     ]
     assert len(found) == 1, f"{name} not found in {sorted(functions)}"
     return found[0]
@@ -128,16 +135,16 @@ def test_isa_objects_share_no_mergeable_code(
     exported = {
         line.split(" ", 2)[2] for line in defined if re.match(r"^\S+ [A-Z] ", line)
     }
-    assert exported - {"DW.ref.__gxx_personality_v0"} == {f"core::{isa}::table"}, (
-        exported
-    )
+    assert exported - {"DW.ref.__gxx_personality_v0"} == {
+        f"{NAMESPACE}::{isa}::table"
+    }, exported
 
 
-def test_core_has_no_python_dependency() -> None:
+def test_core_has_no_python_dependency(src: Path) -> None:
     sources = [
-        *sorted(SRC.glob("core*")),
-        *sorted(SRC.glob("kernels.*")),
-        *sorted(SRC.glob("parallel.*")),
+        *sorted(src.glob("core*")),
+        *sorted(src.glob("kernels.*")),
+        *sorted(src.glob("parallel.*")),
     ]
     assert len(sources) >= 8
     for source in sources:
@@ -149,6 +156,7 @@ def test_core_has_no_python_dependency() -> None:
             "kernels.hpp",
             "kernels.inl",
             "parallel.hpp",
+            "sums.def",
             "cpuid.h",
             "immintrin.h",
             "sched.h",
