@@ -38,6 +38,13 @@ def goals(session: nox.Session) -> None:
     session.run("python", "tests/bench_goals.py", *session.posargs)
 
 
+@nox.session(default=False)
+def zig_timings(session: nox.Session) -> None:
+    """Time a rendered project's wheel builds with zig against gcc (slow; `-- --help`)."""
+    session.install("copier", "ziglang", 'tomli; python_version < "3.11"')
+    session.run("python", "tests/zig_timings.py", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check the template's own Python with ruff."""
