@@ -153,7 +153,9 @@ def first_comment(path: Path) -> str:
             block = ""
         block = block.split("\n\n", 1)[0]
     if not block:
-        marker = "//" if path.suffix in {".cpp", ".hpp", ".inl", ".def", ".h", ".c"} else "#"
+        marker = (
+            "//" if path.suffix in {".cpp", ".hpp", ".inl", ".def", ".h", ".c"} else "#"
+        )
         lines = []
         for line in text.splitlines():
             stripped = line.strip()
