@@ -41,7 +41,7 @@ def goals(session: nox.Session) -> None:
 @nox.session(default=False)
 def zig_timings(session: nox.Session) -> None:
     """Time a rendered project's wheel builds with zig against gcc (slow; `-- --help`)."""
-    session.install("copier", "ziglang", 'tomli; python_version < "3.11"')
+    session.install("copier", "ziglang", "nox")
     session.run("python", "tests/zig_timings.py", *session.posargs)
 
 

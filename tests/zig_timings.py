@@ -20,7 +20,6 @@ import argparse
 import importlib.util
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,13 +27,9 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # CPython < 3.11
-    import tomli as tomllib
+import nox.project
 
 ROOT = Path(__file__).resolve().parent.parent
-CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
 
 
 def load_wheels_py(project: Path) -> ModuleType:
@@ -51,10 +46,9 @@ def load_wheels_py(project: Path) -> ModuleType:
 def timings(project: Path, versions: list[str] | None, work: Path) -> str:
     """Seconds to build with zig, its cache empty (cold) or filled (warm), against gcc."""
     wheels = load_wheels_py(project)
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    if versions is None:  # the CPythons of the classifiers
-        classifiers = pyproject["project"]["classifiers"]
-        versions = [m[1] for c in classifiers if (m := CLASSIFIER.fullmatch(c))]
+    pyproject = nox.project.load_toml(project / "pyproject.toml")
+    if versions is None:  # the CPythons of the classifiers, as the project's noxfile
+        versions = nox.project.python_versions(pyproject)
     versions = [v for v in versions if wheels.host_python(v)]
     if not versions:
         sys.exit("none of the CPythons asked for is on this host")
