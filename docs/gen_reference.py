@@ -396,9 +396,15 @@ def questions_page() -> str:
             out.append(
                 f"- **Example shown in the prompt**: {code_span(q['placeholder'])}"
             )
-        if isinstance(q.get("default"), str) and "{{" in q["default"]:
+        asked = q.get("when") is not False and q.get("ask") is not False
+        if asked and isinstance(q.get("default"), str) and "{{" in q["default"]:
             out.append(
                 "  (a Jinja expression over the earlier answers: copier offers its value)"
+            )
+        if q.get("ask") is False:
+            out.append(
+                "- **Never asked**: the template sets it and records it in "
+                "`.copier-answers.yml`, so `copier update` keeps the recorded value"
             )
         if q.get("when") is False:
             out.append(

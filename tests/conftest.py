@@ -65,6 +65,23 @@ def render(dest: Path, **data: Any) -> Path:
     return dest
 
 
+def cpp_sources(root: Path) -> tuple[Path, Path]:
+    """A render's folder of the C++ core and its bindings' source file.
+
+    src/core/ and src/bindings/<bindings>.cpp; src/cpp/ and src/cpp/bindings_<bindings>.cpp
+    in the layout that projects made before 0.3.0 keep (cpp_layout: flat).
+    """
+    answers = (root / ".copier-answers.yml").read_text(encoding="utf-8")
+    bindings = re.search(r"^bindings: (\w+)$", answers, re.MULTILINE)
+    assert bindings, answers
+    if re.search(r"^cpp_layout: flat$", answers, re.MULTILINE):
+        return (
+            root / "src" / "cpp",
+            root / "src" / "cpp" / f"bindings_{bindings[1]}.cpp",
+        )
+    return root / "src" / "core", root / "src" / "bindings" / f"{bindings[1]}.cpp"
+
+
 def run(*args: str | Path, cwd: Path | None = None, **kwargs: Any) -> str:
     """Run a command; on failure show its whole output in the test report."""
     proc = subprocess.run(

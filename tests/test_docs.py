@@ -264,8 +264,8 @@ def test_tutorial_edits_apply_to_a_generated_project(
     project = render(tmp_path / "fast-stats", bindings=bindings)
     changed = apply_tutorial(project)
     assert set(changed) == {
-        "src/cpp/kernels.inl",
-        "src/cpp/sums.def",
+        "src/core/kernels.inl",
+        "src/core/sums.def",
         "src/fast_stats/__init__.py",
         "tests/test_asum.py",
     }

@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import COMPUTED, DEFAULT_DATA, QUESTIONS, ROOT, render, run, tool
+from conftest import (
+    COMPUTED,
+    DEFAULT_DATA,
+    QUESTIONS,
+    ROOT,
+    cpp_sources,
+    render,
+    run,
+    tool,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from validate_pyproject import api as vpp
@@ -237,7 +246,7 @@ def test_lint_clean(project: tuple[Path, dict[str, Any]]) -> None:
     root, _ = project
     run(tool("ruff"), "check", "--no-cache", ".", cwd=root)
     run(tool("ruff"), "format", "--no-cache", "--check", ".", cwd=root)
-    sources = sorted(root.glob("src/cpp/*.[ch]pp"))
+    sources = sorted(root.glob("src/*/*.[ch]pp"))
     assert sources
     run(tool("clang-format"), "--dry-run", "--Werror", *sources, cwd=root)
 
@@ -260,6 +269,23 @@ def test_answers_file_records_every_answer(
     assert answers["_commit"]
 
 
+def test_core_and_bindings_have_folders_of_their_own(
+    project: tuple[Path, dict[str, Any]],
+) -> None:
+    """src/core/ and src/bindings/; src/cpp/ holds both only in the layout that projects
+    made before 0.3.0 keep through updates."""
+    root, data = project
+    module = data.get("module_name", "fast_stats")
+    folders = {p.name for p in (root / "src").iterdir()}
+    if data.get("cpp_layout") == "flat":
+        assert folders == {"cpp", module}
+    else:
+        assert folders == {"core", "bindings", module}
+        assert [p.name for p in (root / "src" / "bindings").iterdir()] == [
+            f"{data.get('bindings', 'pybind11')}.cpp"
+        ]
+
+
 def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
     root, data = project
     bindings = data.get("bindings", "pybind11")
@@ -269,8 +295,10 @@ def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
     requires = " ".join(pyproject["build-system"]["requires"])
     assert bindings in requires
     assert other not in requires
-    assert (root / "src" / "cpp" / f"bindings_{bindings}.cpp").is_file()
-    assert not (root / "src" / "cpp" / f"bindings_{other}.cpp").exists()
+    core, source = cpp_sources(root)
+    assert source.is_file()
+    assert sorted(p.name for p in source.parent.glob(f"*{other}*")) == []
+    assert (core / "core.hpp").is_file()
     # Each binding's stub generator writes the stub at build time: none is kept by hand.
     module = data.get("module_name", "fast_stats")
     assert not (root / "src" / module / "_core.pyi").exists()

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import render, tool
+from conftest import cpp_sources, render, tool
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def with_planted_bug(clean: Path, tmp_path: Path, tail_loop: str) -> Path:
     """A copy of the clean project whose axpy kernel ends with `tail_loop` instead."""
     root = tmp_path / "fast-stats"
     shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
-    kernels = root / "src" / "cpp" / "kernels.inl"
+    kernels = cpp_sources(root)[0] / "kernels.inl"
     source = kernels.read_text(encoding="utf-8")
     assert source.count(TAIL_LOOP) == 1
     kernels.write_text(source.replace(TAIL_LOOP, tail_loop), encoding="utf-8")

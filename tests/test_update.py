@@ -56,7 +56,7 @@ USER_SECTION = (
 )
 USER_FILES = {
     f"tests/test_{MODULE}_norm.py": USER_TEST,
-    "src/cpp/extra.hpp": "#pragma once\n// The project's own header.\n",
+    "src/core/extra.hpp": "#pragma once\n// The project's own header.\n",
     "docs/notes.md": "# Notes\n\nThe project's own documentation.\n",
 }
 
@@ -321,9 +321,9 @@ def test_update_from_previous_release_to_head_renders_cleanly(tmp_path: Path) ->
     update(project, vcs_ref="HEAD", unsafe=bool(crossed))
 
     # Answers are kept: a fresh project with the same ones is what the update must give.
-    fresh_project = render(
-        tmp_path / "fresh", python_min=answers(project)["python_min"]
-    )
+    # The layout too: a project made before 0.3.0 keeps src/cpp/ (cpp_layout: flat).
+    kept = {k: answers(project)[k] for k in ("python_min", "cpp_layout")}
+    fresh_project = render(tmp_path / "fresh", **kept)
     fresh, updated = files(fresh_project), files(project)
     assert updated.keys() == fresh.keys(), ref
     for name, content in fresh.items():
@@ -367,6 +367,73 @@ def test_update_keeps_python_min_and_grows_the_cpython_range(tmp_path: Path) -> 
     )
     for name, text in USER_FILES.items():
         assert (project / name).read_text(encoding="utf-8") == text
+
+
+def before_folders(template: Path) -> None:
+    """Make the template copy's HEAD the template as it was before 0.3.0: no cpp_layout
+    question, and core and bindings both in src/cpp/ (what the flat layout renders)."""
+    config_path = template / "copier.yml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    del config["cpp_layout"]
+    config["core_folder"]["default"] = config["bindings_folder"]["default"] = "cpp"
+    config["bindings_file"]["default"] = "bindings_{{ bindings }}.cpp"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+KERNEL_EDIT = "\n// The project's own kernel notes.\n"
+
+
+def test_project_made_before_the_folders_keeps_src_cpp_and_its_edits(
+    template: Path, tmp_path: Path
+) -> None:
+    """An update moves no C++ file: copier would delete it with the user's edits."""
+    before_folders(template)
+    release(template, "v0.2.0")
+    project = generate(template, tmp_path / "fast-stats", "v0.2.0")
+    assert "cpp_layout" not in answers(project)
+    append(project / "src" / "cpp" / "kernels.inl", KERNEL_EDIT)
+    append(project / "src" / "cpp" / "bindings_pybind11.cpp", KERNEL_EDIT)
+    commit_all(project, "Our own C++ work")
+    edited = files(project)
+    # v1.1.0 is today's template with a fix in a C++ file the user did not edit.
+    git("checkout", "-q", "v1.0.0", "--", "copier.yml", cwd=template)
+    core_header = template / "template" / "src" / "{{ core_folder }}" / "core.hpp.jinja"
+    edit(core_header, "#pragma once\n", "#pragma once\n// Fixed in v1.1.0.\n")
+    release(template, "v1.1.0")
+
+    # Renaming the project in the same update does not make it look new.
+    update(project, data={"project_name": "Faster Stats"})
+
+    assert answers(project)["_commit"] == "v1.1.0"
+    assert answers(project)["cpp_layout"] == "flat"
+    assert not (project / "src" / "core").exists()
+    assert not (project / "src" / "bindings").exists()
+    for name in ("src/cpp/kernels.inl", "src/cpp/bindings_pybind11.cpp"):
+        assert files(project)[name] == edited[name], name
+    header = (project / "src" / "cpp" / "core.hpp").read_text(encoding="utf-8")
+    assert "#pragma once\n// Fixed in v1.1.0.\n" in header
+    assert sorted(line for line in status(project) if "src/" in line) == [
+        " M src/cpp/core.hpp"
+    ]
+
+
+def test_new_project_keeps_its_folders_through_updates(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "fast-stats", "v1.0.0")
+    assert answers(project)["cpp_layout"] == "split"
+    append(project / "src" / "core" / "kernels.inl", KERNEL_EDIT)
+    commit_all(project, "Our own C++ work")
+    append(template / "template" / ".gitignore", "*.prof\n")
+    release(template, "v1.1.0")
+
+    update(project)
+
+    assert answers(project)["cpp_layout"] == "split"
+    assert not (project / "src" / "cpp").exists()
+    kernels = (project / "src" / "core" / "kernels.inl").read_text(encoding="utf-8")
+    assert kernels.endswith(KERNEL_EDIT)
+    assert sorted(status(project)) == [" M .copier-answers.yml", " M .gitignore"]
 
 
 RENAME_FROM, RENAME_TO = "tests/test_properties.py", "tests/test_property_based.py"

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import render, run
+from conftest import cpp_sources, render, run
 
 # The C++ namespace of a default render's core, named after its module, fast_stats.
 NAMESPACE = "fast_stats_core"
@@ -67,7 +67,7 @@ def disassemble(obj: Path) -> dict[str, tuple[set[str], str]]:
 @pytest.fixture(scope="module")
 def src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The C++ sources of a default render."""
-    return render(tmp_path_factory.mktemp("vec") / "project") / "src" / "cpp"
+    return cpp_sources(render(tmp_path_factory.mktemp("vec") / "project"))[0]
 
 
 @pytest.fixture(scope="module")

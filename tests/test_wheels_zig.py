@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import QUESTIONS, render, run, tool, unavailable
+from conftest import QUESTIONS, cpp_sources, render, run, tool, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -167,7 +167,7 @@ def test_same_commit_same_bytes(
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == first
     # ccache knew zig through the new run's wrapper scripts: the core's files (every .cpp
     # but the bindings', whose headers sit in a new build-isolation folder) were hits.
-    core = [p for p in (root / "src" / "cpp").glob("*.cpp") if "bindings" not in p.name]
+    core = list(cpp_sources(root)[0].glob("*.cpp"))
     assert ccache_hits(ccache_env) >= len(core)
 
 
@@ -201,7 +201,7 @@ def nox_wheels(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_build_failure_shows_log_and_leaves_no_wheel(project_copy: Path) -> None:
-    core = project_copy / "src" / "cpp" / "core.cpp"
+    core = cpp_sources(project_copy)[0] / "core.cpp"
     core.write_text(core.read_text() + "\nthis is not C++;\n")
     proc = nox_wheels(project_copy)
     assert proc.returncode != 0
