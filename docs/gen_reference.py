@@ -360,6 +360,8 @@ def shown_default(question: dict[str, Any]) -> str:
         return code_span(str(default).lower())
     if default == "":
         return "*(empty)*"
+    if question.get("ask") is False and "{{" in str(default):
+        return "*(set by the template: see below)*"
     return code_span(str(default))
 
 
