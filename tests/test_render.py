@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import copier
 import pytest
 import yaml
 from conftest import (
@@ -211,6 +212,30 @@ def test_copy_ends_with_the_next_steps(tmp_path: Path) -> None:
     steps = output.split("Next steps:", 1)[1]
     for command in ("git init", "nox ", "nox -s dev", "nox -s wheels"):
         assert command in steps, steps
+    assert sorted(p.name for p in (dest / "src").iterdir()) == [
+        "bindings",
+        "core",
+        "fast_stats",
+    ]
+
+
+def test_names_from_the_users_defaults_make_a_new_project_all_the_same(
+    tmp_path: Path,
+) -> None:
+    """cpp_layout's default tells an update (answers recorded) from a copy whose names
+    come from copier's settings file rather than --data."""
+    copier.run_copy(
+        str(ROOT),
+        tmp_path / "project",
+        data={k: v for k, v in DEFAULT_DATA.items() if k != "project_name"},
+        user_defaults={"project_name": "Fast Stats", "package_name": "fast-stats"},
+        defaults=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+    answers = (tmp_path / "project" / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "\ncpp_layout: split\n" in answers
+    assert (tmp_path / "project" / "src" / "core" / "core.hpp").is_file()
 
 
 @pytest.mark.parametrize("url", ["https://github.com/ada/fast-stats/", ""])
