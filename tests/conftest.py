@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import copier
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,21 +66,25 @@ def render(dest: Path, **data: Any) -> Path:
     return dest
 
 
+def recorded_answers(project: Path) -> dict[str, Any]:
+    """A generated project's .copier-answers.yml."""
+    answers: dict[str, Any] = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return answers
+
+
 def cpp_sources(root: Path) -> tuple[Path, Path]:
     """A render's folder of the C++ core and its bindings' source file.
 
     src/core/ and src/bindings/<bindings>.cpp; src/cpp/ and src/cpp/bindings_<bindings>.cpp
     in the layout that projects made before 0.3.0 keep (cpp_layout: flat).
     """
-    answers = (root / ".copier-answers.yml").read_text(encoding="utf-8")
-    bindings = re.search(r"^bindings: (\w+)$", answers, re.MULTILINE)
-    assert bindings, answers
-    if re.search(r"^cpp_layout: flat$", answers, re.MULTILINE):
-        return (
-            root / "src" / "cpp",
-            root / "src" / "cpp" / f"bindings_{bindings[1]}.cpp",
-        )
-    return root / "src" / "core", root / "src" / "bindings" / f"{bindings[1]}.cpp"
+    answers = recorded_answers(root)
+    bindings = answers["bindings"]
+    if answers["cpp_layout"] == "flat":
+        return root / "src" / "cpp", root / "src" / "cpp" / f"bindings_{bindings}.cpp"
+    return root / "src" / "core", root / "src" / "bindings" / f"{bindings}.cpp"
 
 
 def run(*args: str | Path, cwd: Path | None = None, **kwargs: Any) -> str:

@@ -7,8 +7,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import yaml
-from conftest import ROOT, git, tool
+from conftest import ROOT, git, recorded_answers, tool
 
 
 def quick_start_copy_command() -> str:
@@ -45,7 +44,7 @@ def test_quick_start_project_can_be_updated(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     project = (checkout / destination).resolve()
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text("utf-8"))
+    answers = recorded_answers(project)
     assert Path(answers["_src_path"]) == checkout
 
     git("init", "-q", "-b", "main", cwd=project)

@@ -18,6 +18,7 @@ from conftest import (
     QUESTIONS,
     ROOT,
     cpp_sources,
+    recorded_answers,
     render,
     run,
     tool,
@@ -233,8 +234,7 @@ def test_names_from_the_users_defaults_make_a_new_project_all_the_same(
         quiet=True,
         vcs_ref="HEAD",
     )
-    answers = (tmp_path / "project" / ".copier-answers.yml").read_text(encoding="utf-8")
-    assert "\ncpp_layout: split\n" in answers
+    assert recorded_answers(tmp_path / "project")["cpp_layout"] == "split"
     assert (tmp_path / "project" / "src" / "core" / "core.hpp").is_file()
 
 
@@ -280,7 +280,7 @@ def test_answers_file_records_every_answer(
     project: tuple[Path, dict[str, Any]],
 ) -> None:
     root, data = project
-    answers = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = recorded_answers(root)
     asked = {
         name
         for name, q in QUESTIONS.items()

@@ -18,7 +18,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_DATA, ROOT, git, render, run, tool
+from conftest import DEFAULT_DATA, ROOT, git, recorded_answers, render, run, tool
 from copier.errors import UnsafeTemplateError
 from packaging.version import Version
 
@@ -82,10 +82,6 @@ def edit(path: Path, old: str, new: str) -> None:
 def append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.write(text)
-
-
-def answers(project: Path) -> dict[str, Any]:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -184,7 +180,7 @@ def test_update_brings_template_change_and_keeps_user_work(
     template: Path, tmp_path: Path
 ) -> None:
     project = generate(template, tmp_path / "fast-stats", "v1.0.0")
-    recorded = answers(project)
+    recorded = recorded_answers(project)
     assert recorded["_commit"] == "v1.0.0"
     assert Path(recorded["_src_path"]) == template
     user_edits(project)
@@ -204,7 +200,7 @@ def test_update_brings_template_change_and_keeps_user_work(
 
     update(project)  # no vcs_ref: the newest release tag
 
-    assert answers(project)["_commit"] == "v2.0.0"
+    assert recorded_answers(project)["_commit"] == "v2.0.0"
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert "Made from the fast-cpp-extension template, v2." in readme
     assert readme.endswith(USER_SECTION)
@@ -252,7 +248,7 @@ def test_conflicting_edit_keeps_both_sides(
 
     update(project, conflict=conflict)
 
-    assert answers(project)["_commit"] == "v2.0.0"
+    assert recorded_answers(project)["_commit"] == "v2.0.0"
     assert (project / ".gitignore").read_text().endswith("*.prof\n")  # no conflict
     readme = (project / "README.md").read_text(encoding="utf-8")
     if conflict == "inline":
@@ -315,21 +311,24 @@ def test_update_from_previous_release_to_head_renders_cleanly(tmp_path: Path) ->
         if Version(str(m["version"])) > version
     ]
     project = generate(ROOT, tmp_path / "fast-stats", ref)
-    old_commit = answers(project)["_commit"]
+    old_commit = recorded_answers(project)["_commit"]
 
     # HEAD with uncommitted changes, as conftest.render and `copier copy --vcs-ref HEAD`.
     update(project, vcs_ref="HEAD", unsafe=bool(crossed))
 
     # Answers are kept: a fresh project with the same ones is what the update must give.
     # The layout too: a project made before 0.3.0 keeps src/cpp/ (cpp_layout: flat).
-    kept = {k: answers(project)[k] for k in ("python_min", "cpp_layout")}
+    kept = {k: recorded_answers(project)[k] for k in ("python_min", "cpp_layout")}
     fresh_project = render(tmp_path / "fresh", **kept)
     fresh, updated = files(fresh_project), files(project)
     assert updated.keys() == fresh.keys(), ref
     for name, content in fresh.items():
         if name != ".copier-answers.yml":
             assert updated[name] == content, (ref, name)
-    new_answers, fresh_answers = answers(project), answers(fresh_project)
+    new_answers, fresh_answers = (
+        recorded_answers(project),
+        recorded_answers(fresh_project),
+    )
     assert new_answers["_commit"] != old_commit
     for recorded in (new_answers, fresh_answers):
         del recorded["_commit"]  # HEAD's uncommitted changes get a new commit each time
@@ -344,7 +343,7 @@ def test_update_keeps_python_min_and_grows_the_cpython_range(tmp_path: Path) -> 
     project = generate(ROOT, tmp_path / "fast-stats", ref, python_min="3.9")
     user_edits(project)
     update(project, vcs_ref="HEAD")
-    assert answers(project)["python_min"] == "3.9"
+    assert recorded_answers(project)["python_min"] == "3.9"
     assert not list(project.rglob("*.rej"))
     assert not CONFLICT_MARKERS.search(
         "\n".join(t.decode(errors="replace") for t in files(project).values())
@@ -390,7 +389,7 @@ def test_project_made_before_the_folders_keeps_src_cpp_and_its_edits(
     before_folders(template)
     release(template, "v0.2.0")
     project = generate(template, tmp_path / "fast-stats", "v0.2.0")
-    assert "cpp_layout" not in answers(project)
+    assert "cpp_layout" not in recorded_answers(project)
     append(project / "src" / "cpp" / "kernels.inl", KERNEL_EDIT)
     append(project / "src" / "cpp" / "bindings_pybind11.cpp", KERNEL_EDIT)
     commit_all(project, "Our own C++ work")
@@ -404,12 +403,13 @@ def test_project_made_before_the_folders_keeps_src_cpp_and_its_edits(
     # Renaming the project in the same update does not make it look new.
     update(project, data={"project_name": "Faster Stats"})
 
-    assert answers(project)["_commit"] == "v1.1.0"
-    assert answers(project)["cpp_layout"] == "flat"
+    assert recorded_answers(project)["_commit"] == "v1.1.0"
+    assert recorded_answers(project)["cpp_layout"] == "flat"
     assert not (project / "src" / "core").exists()
     assert not (project / "src" / "bindings").exists()
+    updated = files(project)
     for name in ("src/cpp/kernels.inl", "src/cpp/bindings_pybind11.cpp"):
-        assert files(project)[name] == edited[name], name
+        assert updated[name] == edited[name], name
     header = (project / "src" / "cpp" / "core.hpp").read_text(encoding="utf-8")
     assert "#pragma once\n// Fixed in v1.1.0.\n" in header
     assert sorted(line for line in status(project) if "src/" in line) == [
@@ -421,7 +421,7 @@ def test_new_project_keeps_its_folders_through_updates(
     template: Path, tmp_path: Path
 ) -> None:
     project = generate(template, tmp_path / "fast-stats", "v1.0.0")
-    assert answers(project)["cpp_layout"] == "split"
+    assert recorded_answers(project)["cpp_layout"] == "split"
     append(project / "src" / "core" / "kernels.inl", KERNEL_EDIT)
     commit_all(project, "Our own C++ work")
     append(template / "template" / ".gitignore", "*.prof\n")
@@ -429,7 +429,7 @@ def test_new_project_keeps_its_folders_through_updates(
 
     update(project)
 
-    assert answers(project)["cpp_layout"] == "split"
+    assert recorded_answers(project)["cpp_layout"] == "split"
     assert not (project / "src" / "cpp").exists()
     kernels = (project / "src" / "core" / "kernels.inl").read_text(encoding="utf-8")
     assert kernels.endswith(KERNEL_EDIT)
@@ -491,11 +491,11 @@ def test_rename_migration_moves_user_edits_and_needs_trust_only_once(
     with pytest.raises(UnsafeTemplateError, match="migrations"):
         update(project)
     assert status(project) == []
-    assert answers(project)["_commit"] == "v1.0.0"
+    assert recorded_answers(project)["_commit"] == "v1.0.0"
 
     update(project, unsafe=True)  # `copier update --defaults --trust`
 
-    assert answers(project)["_commit"] == "v2.0.0"
+    assert recorded_answers(project)["_commit"] == "v2.0.0"
     assert not (project / RENAME_FROM).exists()
     moved = (project / RENAME_TO).read_text(encoding="utf-8")
     # Nothing is lost: the user's function and the template's text are both there. The
@@ -518,7 +518,7 @@ def test_rename_migration_moves_user_edits_and_needs_trust_only_once(
     append(template / "template" / ".gitignore", "*.prof\n")
     release(template, "v2.1.0")
     update(project)
-    assert answers(project)["_commit"] == "v2.1.0"
+    assert recorded_answers(project)["_commit"] == "v2.1.0"
     assert (project / ".gitignore").read_text(encoding="utf-8").endswith("*.prof\n")
     assert (project / RENAME_TO).read_text(encoding="utf-8") == resolved
     assert sorted(status(project)) == [" M .copier-answers.yml", " M .gitignore"]
@@ -592,7 +592,7 @@ def test_changed_answers_rerender_and_project_builds(
         },
     )
 
-    recorded = answers(project)
+    recorded = recorded_answers(project)
     assert recorded["_commit"] == "v1.0.0"
     assert (recorded["license"], recorded["python_min"], recorded["manylinux"]) == (
         "BSD-3-Clause",
