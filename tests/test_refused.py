@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import keyword
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_DATA, QUESTIONS, ROOT, render, tool
+from conftest import DEFAULT_DATA, QUESTIONS, ROOT, recorded_answers, render, tool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2.sandbox import SandboxedEnvironment
@@ -76,13 +77,58 @@ CASES = [
     ({"python_min": "3.8"}, "Invalid choice"),
     ({"license": "GPL-3.0"}, "Invalid choice"),
     ({"manylinux": "manylinux1"}, "Invalid choice"),
+    # Lengths: project_name in UTF-8 bytes, package_name and module_name (ASCII) in
+    # characters; a default that is too long names the answer to set.
+    (
+        {"project_name": "a" * 500},
+        "project_name is too long: 500 bytes in UTF-8, the limit is 255",
+    ),
+    (
+        {"project_name": "\u00e9" * 128},
+        "project_name is too long: 256 bytes in UTF-8, the limit is 255",
+    ),
+    (
+        {"project_name": "a" * 101},
+        (
+            f"package_name '{'a' * 40}\u2026', made from project_name, is too long: 101"
+            " characters, the limit is 100 (its wheels' file names must fit in 255 bytes),"
+            " so set package_name"
+        ),
+    ),
+    (
+        {"project_name": "Z\u00fcrich Str\u00f6me " * 9},
+        (
+            "package_name 'zurich-strome-zurich-strome-zurich-strom\u2026', made from"
+            " project_name, is too long: 125 characters, the limit is 100"
+        ),
+    ),
+    (
+        {"package_name": "p" * 101},
+        (
+            f"package_name '{'p' * 40}\u2026' is too long: 101 characters, the limit is"
+            " 100 (its wheels' file names must fit in 255 bytes)"
+        ),
+    ),
+    (
+        {"module_name": "m" * 101},
+        (
+            f"module_name '{'m' * 40}\u2026' is too long: 101 characters, the limit is 100"
+            " (it names folders and files, which must fit in 255 bytes)"
+        ),
+    ),
 ]
+
+
+def case_id(data: dict[str, str]) -> str:
+    """name=value of a case's first answer; a long value as its start and its length."""
+    name, value = next(iter(data.items()))
+    return f"{name}={value if len(value) <= 20 else f'{value[:4]}...x{len(value)}'}"
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     CASES,
-    ids=[next(iter(d)) + "=" + next(iter(d.values())) for d, _ in CASES],
+    ids=[case_id(d) for d, _ in CASES],
 )
 def test_copier_refuses(tmp_path: Path, data: dict[str, str], message: str) -> None:
     answers = {**DEFAULT_DATA, **data}
@@ -142,8 +188,103 @@ def assert_refused(dest: Path, args: list[str], message: str) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode != 0, proc.stdout + proc.stderr
+    written = sorted(p.name for p in dest.iterdir()) if dest.exists() else []
+    assert written == [], proc.stderr[-2000:]
     assert message in proc.stderr
-    assert not dest.exists() or not any(dest.iterdir())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"project_name": "a" * 500},
+        {"package_name": "p" * 101},
+        {"module_name": "m" * 101},
+        {"module_name": "json"},
+    ],
+    ids=case_id,
+)
+def test_a_refusal_leaves_an_existing_empty_destination_empty(
+    tmp_path: Path, data: dict[str, str]
+) -> None:
+    """A refused answer writes nothing, even into a destination that already exists."""
+    dest = tmp_path / "project"
+    dest.mkdir()
+    answers = {**DEFAULT_DATA, **data}
+    args = [
+        arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")
+    ]
+    assert_refused(dest, args, "Validation error for question")
+    assert dest.is_dir()
+
+
+# The longest tags a wheel of a generated project can get: the newest free-threaded
+# CPython, and the four platform tags auditwheel gives a manylinux2014 wheel that also
+# qualifies for manylinux1 (x86_64; the other architectures start at manylinux2014).
+NEWEST = "cp" + QUESTIONS["python_newest"]["default"].replace(".", "")
+LONGEST_TAGS = (
+    f"{NEWEST}-{NEWEST}t-manylinux_2_5_x86_64.manylinux1_x86_64"
+    ".manylinux_2_17_x86_64.manylinux2014_x86_64"
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # At the limits through the defaults: a 100-character package_name (accents
+        # folded) and module_name made from project_name.
+        {"project_name": "Z\u00fcrich-" * 14 + "ab"},
+        # project_name at 255 bytes (2-byte letters), the other two given at 100.
+        {
+            "project_name": "\u00dc" * 127 + "x",
+            "package_name": "a-" * 49 + "bc",
+            "module_name": "m" * 100,
+        },
+        {
+            "project_name": "\u00dc" * 127 + "x",
+            "package_name": "A." * 49 + "Z9",
+            "module_name": "Mod9" * 25,
+            "bindings": "nanobind",
+            "python_min": "3.12",
+            "stable_abi": True,
+        },
+    ],
+    ids=["defaults", "given", "nanobind"],
+)
+def test_the_longest_accepted_names_render(
+    tmp_path: Path, data: dict[str, object]
+) -> None:
+    """Answers at the limits render, and every path they make fits in 255 bytes."""
+    root = render(tmp_path / "p", **data)
+    answers = recorded_answers(root)
+    package, module = answers["package_name"], answers["module_name"]
+    assert len(answers["project_name"].encode("utf-8")) <= 255
+    assert (len(package), len(module)) == (100, 100)  # the limits, reached
+    assert (root / "src" / module / "__init__.py").is_file()
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["name"] == package
+    assert f"add_library({module}_core STATIC" in (root / "CMakeLists.txt").read_text()
+
+    # Every path component of the render.
+    parts = {part for p in root.rglob("*") for part in p.relative_to(root).parts}
+    longest = max(parts, key=lambda part: len(part.encode("utf-8")))
+    assert len(longest.encode("utf-8")) <= 255, longest
+    # The names that the build and a release make from them: the build tree's static
+    # library and its CMake folder, the wheel (with a version of up to 55 bytes), the
+    # sdist, the wheel's .dist-info and the editable install's hook.
+    dist = re.sub(r"[-_.]+", "_", package).lower()
+    version = project["project"]["version"]
+    later = [
+        f"lib{module}_core.a",
+        f"{module}_core.dir",
+        f"{module}_core.lib",
+        f"{dist}-{version}-{LONGEST_TAGS}.whl",
+        f"{dist}-{'9' * 55}-{LONGEST_TAGS}.whl",
+        f"{dist}-{version}.tar.gz",
+        f"{dist}-{version}.dist-info",
+        f"_{dist}_editable.py",
+    ]
+    for name in later:
+        assert len(name.encode("utf-8")) <= 255, (len(name), name)
 
 
 def test_valid_names_are_accepted(tmp_path: Path) -> None:
@@ -156,7 +297,11 @@ def test_valid_names_are_accepted(tmp_path: Path) -> None:
 JINJA = SandboxedEnvironment(
     extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
 )
-DERIVED = {"project_name": "Fast Stats", "package_name": "fast-stats"}
+DERIVED = {
+    "project_name": "Fast Stats",
+    "package_name_default": "fast-stats",
+    "package_name": "fast-stats",
+}
 
 
 def refusal(name: str, value: str) -> str:
