@@ -432,6 +432,77 @@ def test_emulated_python_runs_itself_as_argv0(
     assert cross.emulated_python(root, "aarch64", "3.12", bin_dir) is None
 
 
+# --- every argument checked: usage errors, not tracebacks or silent fall-backs -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--python", "abc"], "argument --python: 'abc' is not a CPython version"),
+        (["--python", "3.11", "3"], "argument --python: '3' is not a CPython version"),
+        (["--engine", ""], "argument --engine: '' is not docker or podman"),
+        (
+            ["--engine", "nerdctl"],
+            "argument --engine: 'nerdctl' is not docker or podman",
+        ),
+        (["--image", ""], "argument --image: must not be empty"),
+        (["--cache", " "], "argument --cache: must not be empty"),
+        (
+            ["--backend", "zig", "--engine", "podman"],
+            "--engine is for the container route: --backend zig has no use for it",
+        ),
+        (
+            ["--backend", "zig", "--image", "localhost/x:1"],
+            "--image is for the container route: --backend zig has no use for it",
+        ),
+        (
+            ["--backend", "container", "--cache", "/tmp/elsewhere"],
+            "--cache is for the zig route: --backend container has no use for it",
+        ),
+        (
+            ["--image", "localhost/x:1", "--cache", "/tmp/elsewhere"],
+            "--image is for the container route and --cache for the zig route",
+        ),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    project: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    # No engine works here: nothing may fall back to a build.
+    proc = script(project, *args, env=fake_engines(tmp_path, docker="exit 1"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"nox -s wheels --: error: {message}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Backend" not in proc.stdout
+
+
+def test_image_without_a_working_engine_is_an_error_not_a_zig_build(
+    project: Path, tmp_path: Path
+) -> None:
+    env = fake_engines(tmp_path, docker="exit 1", podman="exit 1")
+    proc = script(project, "--image", "localhost/x:1", env=env)
+    assert proc.returncode == 1
+    assert (
+        "no working container engine (docker or podman) for --image, which is for the"
+        " container route" in proc.stderr
+    )
+    assert "Backend" not in proc.stdout
+
+
+def test_a_route_option_chooses_its_route_under_auto(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli = wheels.cli
+    monkeypatch.setattr(cli, "engine_problem", lambda e: None)  # every engine works
+    settings = cli.parse_args([*SESSION, "--cache", "/tmp/elsewhere"])
+    assert cli.choose_route(settings) is None
+    assert "Backend: zig (--cache asks for it)" in capsys.readouterr().out
+    settings = cli.parse_args([*SESSION, "--image", "localhost/x:1"])
+    assert cli.choose_route(settings) == "docker"
+
+
 # --- the package's rooms --------------------------------------------------------------------
 
 

@@ -1,11 +1,12 @@
-"""The command line, read once into typed Settings; the choice of route (container or
-zig); and the run, from the static-glibc guard to the report."""
+"""The command line: every option checked and typed once into Settings, the choice of
+route (container or zig), and the run from the static-glibc guard to the report."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -25,13 +26,17 @@ DEFAULT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     / "cpp-extension-wheels"
 )
+# The options only one route uses: with another --backend they are an error, and under
+# --backend auto they choose their route.
+ROUTE_OPTIONS = {"engine": "container", "image": "container", "cache": "zig"}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The command line, typed: what the routes are given."""
+    """The command line, checked: what the routes are given."""
 
-    backend: str  # auto, container or zig
+    backend: str  # auto, or the route: asked for, or chosen by one of its options
+    chosen_by: str | None  # that option (--image, ...), if one chose the route
     engine: str | None
     image: str | None
     python: tuple[str, ...]  # the CPythons asked for; empty: every supported one
@@ -39,6 +44,34 @@ class Settings:
     arch: tuple[str, ...]
     policy: str
     tests: Tests
+
+
+def as_cpython(text: str) -> str:
+    """An X.Y (or free-threaded X.Yt) CPython version, or a usage error."""
+    if not re.fullmatch(r"\d+\.\d+t?", text):
+        msg = f"{text!r} is not a CPython version: X.Y, or X.Yt if free-threaded (e.g. 3.14t)"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def as_engine(text: str) -> str:
+    """cibuildwheel's container-engine: docker or podman, and its options after ';'."""
+    if engine_name(text) not in ENGINES:
+        msg = f"{text!r} is not docker or podman (options follow ';', e.g. 'podman; create_args: ...')"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def as_text(text: str) -> str:
+    """Any text but an empty one."""
+    if not text.strip():
+        msg = "must not be empty"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def as_folder(text: str) -> Path:
+    return Path(as_text(text))
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -52,16 +85,19 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--engine",
+        type=as_engine,
         metavar="ENGINE",
         help="cibuildwheel's container-engine, e.g. podman or 'podman; create_args: "
         "--network=host' (default: docker if it works, else podman)",
     )
     parser.add_argument(
         "--image",
+        type=as_text,
         help="manylinux image for the container route (default: the policy's official one)",
     )
     parser.add_argument(
         "--python",
+        type=as_cpython,
         nargs="+",
         metavar="X.Y",
         help="only these CPythons, e.g. 3.12 3.14t (default: all supported)",
@@ -76,14 +112,18 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cache",
-        type=Path,
+        type=as_folder,
         default=DEFAULT_CACHE,
         help="where the emulated root and its test wheels are kept (default: %(default)s)",
     )
     # Set by `nox -s wheels` from pyproject.toml: the policy, the CPythons and the tests.
     parser.add_argument("--policy", required=True, help=argparse.SUPPRESS)
-    parser.add_argument("--test-command", required=True, help=argparse.SUPPRESS)
-    parser.add_argument("--supported", nargs="*", default=[], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--test-command", type=as_text, required=True, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--supported", type=as_cpython, nargs="*", default=[], help=argparse.SUPPRESS
+    )
     parser.add_argument(
         "--test-requires", nargs="*", default=[], help=argparse.SUPPRESS
     )
@@ -91,7 +131,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str]) -> Settings:
-    """The settings of a run; a usage error (exit 2) for a CPython or policy it lacks."""
+    """The settings of a run; a usage error (exit 2) for anything the run cannot use."""
     cli = make_parser()
     args = cli.parse_args(argv)
     unknown = sorted(set(args.python or []) - set(args.supported), key=version_key)
@@ -103,8 +143,25 @@ def parse_args(argv: list[str]) -> Settings:
         cli.error(
             f"unknown manylinux policy {args.policy!r} (known: {', '.join(POLICY_GLIBC)})"
         )
+    given = [
+        o for o in ROUTE_OPTIONS if getattr(args, o) not in (None, cli.get_default(o))
+    ]
+    for option in given:
+        route = ROUTE_OPTIONS[option]
+        if args.backend not in ("auto", route):
+            cli.error(
+                f"--{option} is for the {route} route: --backend {args.backend} has no use for it"
+            )
+        other = next((o for o in given if ROUTE_OPTIONS[o] != route), None)
+        if other is not None:
+            cli.error(
+                f"--{option} is for the {route} route and --{other} for the "
+                f"{ROUTE_OPTIONS[other]} route: give the options of one route only"
+            )
+    chosen_by = f"--{given[0]}" if given and args.backend == "auto" else None
     return Settings(
-        backend=str(args.backend),
+        backend=ROUTE_OPTIONS[given[0]] if chosen_by else str(args.backend),
+        chosen_by=chosen_by,
         engine=args.engine,
         image=args.image,
         python=tuple(args.python or ()),
@@ -118,7 +175,8 @@ def parse_args(argv: list[str]) -> Settings:
 def choose_route(settings: Settings) -> str | None:
     """The container engine to run cibuildwheel with, or None for the zig route."""
     if settings.backend == "zig":
-        print("Backend: zig (asked for)", flush=True)
+        why = f"{settings.chosen_by} asks for it" if settings.chosen_by else "asked for"
+        print(f"Backend: zig ({why})", flush=True)
         return None
     if settings.engine:  # named by the user: it works, or the run stops; no fall-back
         executable = engine_name(settings.engine)
@@ -133,6 +191,12 @@ def choose_route(settings: Settings) -> str | None:
         if engine_problem(name) is None:
             print(f"Backend: container ({name} works)", flush=True)
             return name
+    if settings.chosen_by:  # --image: no silent zig build instead
+        fail(
+            f"no working container engine (docker or podman) for {settings.chosen_by}, "
+            f"which is for the container route: install and start one, or build with zig "
+            f"(--backend zig) without {settings.chosen_by}"
+        )
     if settings.backend == "container":
         fail(
             "no working container engine (docker or podman): install and start one, or use --backend zig"

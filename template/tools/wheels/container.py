@@ -19,7 +19,7 @@ ENGINES = ("docker", "podman")
 
 def engine_name(engine: str) -> str:
     """The executable of cibuildwheel's container-engine: 'podman; create_args: ...' -> podman."""
-    return engine.split(maxsplit=1)[0].rstrip(";")
+    return engine.split(";", 1)[0].strip()
 
 
 def engine_problem(executable: str) -> str | None:
