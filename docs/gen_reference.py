@@ -11,7 +11,7 @@ only (nothing under docs/ changes):
 - reference/files.md: every generated file, why it is there, and its content;
 - changelog.md: CHANGELOG.md, with its links into docs/ made relative to the site;
 - the blocks between `<!-- gen:NAME -->` and `<!-- /gen -->` in the hand-written pages,
-  e.g. the glibc-to-distro table from `DISTRO_GLIBC` in template/tools/wheels.py.
+  e.g. the glibc-to-distro table from `DISTRO_GLIBC` in template/tools/wheels/checks.py.
 
 `python docs/gen_reference.py OUT` writes the same pages under OUT, to read them without
 building the site. tests/test_docs.py checks the pages against copier.yml and rendered
@@ -241,19 +241,25 @@ runpy.run_path(script, run_name="__main__")
 
 
 def tool_help(project: Path, tool: str) -> str:
-    """`tools/<tool>.py --help` of the rendered project, run with its imports stubbed."""
-    script = project / "tools" / f"{tool}.py"
-    tree = ast.parse(script.read_text(encoding="utf-8"))
+    """`tools/<tool> --help` of the rendered project (a script, or a package run as a
+    folder), run with its imports stubbed."""
+    script = project / "tools" / tool
+    sources = sorted(script.glob("*.py")) if script.is_dir() else [script]
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in sources]
     imports = {
         alias.name.split(".")[0]
+        for tree in trees
         for node in ast.walk(tree)
         if isinstance(node, ast.Import)
         for alias in node.names
     } | {
         node.module.split(".")[0]
+        for tree in trees
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
     }
+    # A package imports itself by name once its __main__ has put it on sys.path.
+    imports.discard(script.name)
     stubs = sorted(name for name in imports if importlib.util.find_spec(name) is None)
     proc = subprocess.run(
         [sys.executable, "-c", HELP_RUNNER, str(script), ",".join(stubs)],
@@ -477,11 +483,12 @@ def sessions_page(projects: dict[str, Path]) -> str:
             if s.default
             else f"Runs only when asked for: `nox -s {s.name}`."
         )
-        tools = sorted(set(re.findall(r'"tools" / "(\w+)\.py"', s.source)))
+        # A tool is a script (bench.py) or a package run as a folder (wheels).
+        tools = sorted(set(re.findall(r'"tools" / "(\w+(?:\.py)?)"', s.source)))
         for tool in tools:
             out += [
                 "",
-                f"Options after `--` go to `tools/{tool}.py`; its `--help`:",
+                f"Options after `--` go to `tools/{tool}`; its `--help`:",
                 "",
                 code_block(tool_help(project, tool), "text"),
             ]
@@ -500,7 +507,7 @@ def sessions_page(projects: dict[str, Path]) -> str:
             "`wheels`: it installs abi3audit. The one abi3 wheel (from "
             '`wheel.py-api = "cp312"` in `pyproject.toml`) serves CPython 3.12 and newer: '
             "cibuildwheel reuses and tests it on each, and so does the zig route of "
-            "`tools/wheels.py`, which checks it with `abi3audit --strict` (see "
+            "`tools/wheels`, which checks it with `abi3audit --strict` (see "
             "[nanobind and the stable ABI](../nanobind.md#the-wheel-set)). The line:"
         ),
         "",
@@ -582,17 +589,47 @@ def files_page(projects: dict[str, Path]) -> str:
 # --- blocks inside hand-written pages ----------------------------------------------------
 
 
-def load_wheels_tool() -> types.ModuleType:
-    """template/tools/wheels.py.jinja as a module, rendered as in a default project.
+def import_package(folder: Path, name: str) -> types.ModuleType:
+    """The package in folder, imported as `name`, with each of its modules (not __main__).
 
-    Its Jinja blocks only add the stable-ABI steps; the tables read here are plain Python.
+    Its modules import each other relatively, so each copy (the template's, a project's)
+    is a package of its own under its name; importing a name again replaces the package.
     """
-    path = ROOT / "template" / "tools" / "wheels.py.jinja"
-    source = jinja2.Template(path.read_text(encoding="utf-8")).render(stable_abi=False)
-    module = types.ModuleType("template_wheels")
-    module.__file__ = str(path)
-    exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 (our own file)
-    return module
+    for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+        del sys.modules[loaded]
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+    for path in sorted(folder.glob("*.py")):
+        if not path.stem.startswith("__"):
+            importlib.import_module(f"{name}.{path.stem}")
+    return package
+
+
+def wheels_checks() -> types.ModuleType:
+    """The checks module of template/tools/wheels/, rendered as in a default project: the
+    policies, DISTRO_GLIBC and distros(), which `nox -s wheels` prints its summary from.
+
+    The package's Jinja blocks only add the stable-ABI steps; the tables are plain Python.
+    """
+    source = ROOT / "template" / "tools" / "wheels"
+    with tempfile.TemporaryDirectory(prefix="fce-wheels-") as tmp:
+        for path in source.iterdir():
+            if path.suffix not in {".py", ".jinja"}:
+                continue
+            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".jinja":
+                text = jinja2.Template(text).render(stable_abi=False)
+            target = Path(tmp) / path.name.removesuffix(".jinja")
+            target.write_text(text, encoding="utf-8")
+        package = import_package(Path(tmp), "template_wheels")
+    checks: types.ModuleType = package.checks
+    return checks
 
 
 def glibc(version: tuple[int, int]) -> str:
@@ -601,7 +638,7 @@ def glibc(version: tuple[int, int]) -> str:
 
 def distro_table() -> str:
     """Each policy of the `manylinux` question: its glibc and the distros it installs on."""
-    wheels = load_wheels_tool()
+    wheels = wheels_checks()
     distros: dict[str, list[tuple[str, tuple[int, int]]]] = wheels.DISTRO_GLIBC
     policies = [v for v, _ in choice_values(questions()["manylinux"])]
     head = ["Policy", "glibc", *distros]
@@ -618,7 +655,7 @@ def distro_table() -> str:
 
 def distro_glibc_table() -> str:
     """The whole DISTRO_GLIBC table: each distro's releases with their glibc."""
-    wheels = load_wheels_tool()
+    wheels = wheels_checks()
     rows = ["| Distribution | Releases (glibc) |", "| --- | --- |"]
     for distro, releases in wheels.DISTRO_GLIBC.items():
         listed = ", ".join(f"{rel} ({glibc(have)})" for rel, have in releases)
@@ -637,7 +674,7 @@ def policy_symbols_table() -> str:
             encoding="utf-8"
         )
     )
-    wheels = load_wheels_tool()
+    wheels = wheels_checks()
     names = {
         f"manylinux_{glibc(v).replace('.', '_')}": p
         for p, v in wheels.POLICY_GLIBC.items()

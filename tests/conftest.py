@@ -32,8 +32,9 @@ def load_generator() -> ModuleType:
     return module
 
 
+GENERATOR = load_generator()
 # copier.yml's questions, help and choices written as Jinja rendered, as the docs show them.
-QUESTIONS: dict[str, Any] = load_generator().questions()
+QUESTIONS: dict[str, Any] = GENERATOR.questions()
 # Computed values: never asked, never recorded in .copier-answers.yml.
 COMPUTED = {name for name, q in QUESTIONS.items() if q.get("when") is False}
 # The answers without a default, which every render must give.
@@ -64,6 +65,13 @@ def render(dest: Path, **data: Any) -> Path:
         vcs_ref="HEAD",
     )
     return dest
+
+
+def load_wheels_tool(project: Path, name: str) -> ModuleType:
+    """A generated project's tools/wheels/ package, imported as `name`, with its modules
+    as attributes (cli, checks, common, container, cross, zig)."""
+    package: ModuleType = GENERATOR.import_package(project / "tools" / "wheels", name)
+    return package
 
 
 def recorded_answers(project: Path) -> dict[str, Any]:

@@ -49,7 +49,7 @@ MIRROR = "http://deb.debian.org/debian"
 PYTHONS = ("3.14", "3.15")
 DEB_PACKAGES = (
     *(f"python{v}-{part}" for v in PYTHONS for part in ("venv", "dev")),
-    # The project's tools/wheels.py builds with `python3.X -m pip wheel`: Debian's pip,
+    # The project's tools/wheels/ builds with `python3.X -m pip wheel`: Debian's pip,
     # on the path of each of its CPythons.
     "python3-pip",
     "cmake",

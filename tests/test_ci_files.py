@@ -16,13 +16,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path, PurePath
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 from cibuildwheel.util.packaging import find_compatible_wheel
-from conftest import QUESTIONS, ROOT, git, render, run, tool
+from conftest import QUESTIONS, ROOT, git, load_wheels_tool, render, run, tool
 from identify import identify
 
 if sys.version_info >= (3, 11):
@@ -319,15 +318,6 @@ def noxfile_facts(root: Path) -> dict[str, Any]:
     return facts
 
 
-def load_wheels_py(root: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ci_wheels", root / "tools/wheels.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def cibuildwheel_wheels(identifiers: list[str], py_api: str | None) -> list[str]:
     """The wheels cibuildwheel ends with, as "python-abi" tags, for these identifiers.
 
@@ -367,8 +357,10 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
     # What cibuildwheel selects on each runner of cd.yml: every supported CPython and the
     # free-threaded ones from 3.14, glibc only, 64-bit only, no PyPy.
-    wheels_py = load_wheels_py(root)
-    versions = sorted([*pythons, *free_threaded(data)], key=wheels_py.version_key)
+    wheels_tool = load_wheels_tool(root, "ci_wheels")
+    versions = sorted(
+        [*pythons, *free_threaded(data)], key=wheels_tool.common.version_key
+    )
     tags = ["cp" + v.replace(".", "") for v in versions]  # cp314t for 3.14t
     cibuildwheel = tool("cibuildwheel")
     for platform, archs, suffix in CIBW_TARGETS:
@@ -383,11 +375,11 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
                 identifiers
             )
     # The wheel set: one per CPython, except that with the stable ABI one cp312-abi3
-    # wheel serves 3.12 and newer: the zig route of tools/wheels.py reuses it exactly
+    # wheel serves 3.12 and newer: the zig route of tools/wheels/ reuses it exactly
     # where cibuildwheel does (its serves(), only in stable-ABI projects).
     ci_set = cibuildwheel_wheels([f"{t}-manylinux_x86_64" for t in tags], py_api)
-    assert hasattr(wheels_py, "serves") is bool(data.get("stable_abi"))
-    serves = getattr(wheels_py, "serves", lambda wheel, version: False)
+    assert hasattr(wheels_tool.zig, "serves") is bool(data.get("stable_abi"))
+    serves = getattr(wheels_tool.zig, "serves", lambda wheel, version: False)
     nox_set: list[str] = []
     for version, abi in zip(versions, tags, strict=True):
         built = [Path(f"pkg-0.1.0-{w}-manylinux_2_28_x86_64.whl") for w in nox_set]

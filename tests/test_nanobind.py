@@ -1,19 +1,25 @@
 """nanobind mode and the stable ABI: one abi3 wheel for every CPython from 3.12 on.
 
-The fast tests check tools/wheels.py's abi3 logic with fake builds; the slow ones build a
+The fast tests check the abi3 logic of tools/wheels/ with fake builds; the slow ones build a
 nanobind project with its own nox sessions, and the abi3 wheel set with the zig backend.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import assert_tests_passed, nox_lint_tests_build, render, run, tool
+from conftest import (
+    assert_tests_passed,
+    load_wheels_tool,
+    nox_lint_tests_build,
+    render,
+    run,
+    tool,
+)
 
 # The CPythons this machine must have for the slow tests (.ci/run exposes pyenv's).
 OLDEST, NEWEST = "3.10", "3.13"
@@ -32,15 +38,6 @@ print("ok", m.__file__)
 """
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def abi3_name(root: Path) -> str:
     (wheel,) = (root / "wheelhouse").glob("*-cp312-abi3-*.whl")
     return wheel.name
@@ -51,7 +48,7 @@ def tags(wheel: Path) -> str:
     return "-".join(wheel.stem.split("-")[-3:-1])
 
 
-# --- fast: tools/wheels.py's abi3 logic ----------------------------------------------------
+# --- fast: the abi3 logic of tools/wheels/ -------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +59,18 @@ def abi3_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def wheels(abi3_project: Path) -> ModuleType:
-    return load(abi3_project / "tools" / "wheels.py", "wheels_abi3")
+    return load_wheels_tool(abi3_project, "wheels_abi3")
 
 
 def test_abi3_code_only_where_the_answers_ask_for_it(
     abi3_project: Path, tmp_path: Path
 ) -> None:
-    wheels = (abi3_project / "tools" / "wheels.py").read_text()
+    wheels = (abi3_project / "tools" / "wheels" / "zig.py").read_text()
     assert "install abi3audit, the abi3 wheel's check" in wheels
     plain = render(tmp_path / "plain", bindings="nanobind", python_min="3.10")
-    for path in ("noxfile.py", "tools/wheels.py"):
-        assert "abi3" not in (plain / path).read_text(), path
+    tool = sorted((plain / "tools" / "wheels").glob("*.py"))
+    for path in [plain / "noxfile.py", *tool]:
+        assert "abi3" not in path.read_text(), path
 
 
 @pytest.mark.parametrize(
@@ -89,7 +87,7 @@ def test_serves(
     wheels: ModuleType, wheel_tags: str, version: str, served: bool
 ) -> None:
     wheel = Path(f"fast_stats-0.1.0-{wheel_tags}-manylinux_2_28_x86_64.whl")
-    assert wheels.serves(wheel, version) is served
+    assert wheels.zig.serves(wheel, version) is served
 
 
 def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
@@ -121,25 +119,30 @@ def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
             (out / repaired).touch()
         return ""
 
-    monkeypatch.setattr(wheels, "run", fake_run)
+    zig = wheels.zig
+    monkeypatch.setattr(zig, "run", fake_run)
     monkeypatch.setattr(
-        wheels,
+        zig,
         "zig_tools",
         lambda target, d: dict.fromkeys(("cc", "c++", "ar", "ranlib"), "zig"),
     )
     # zig_tools, faked above, is what installs ziglang.
-    monkeypatch.setattr(wheels.importlib.metadata, "version", lambda name: "0.15.1")
+    monkeypatch.setattr(zig.importlib.metadata, "version", lambda name: "0.15.1")
     monkeypatch.setattr(
-        wheels,
+        zig,
         "tests_in_venv",
-        lambda args, python, wheel, work: tested.append((python, tags(wheel))),
+        lambda tests, python, wheel, work: tested.append((python, tags(wheel))),
     )
-    args = wheels.parse_args(
+    settings = wheels.cli.parse_args(
         ["--policy=manylinux_2_28", "--test-command=pytest", "--arch", "x86_64"]
     )
     versions = ["3.10", "3.12", "3.13", "3.14t"]
-    built = wheels.zig_arch(
-        args, "x86_64", {v: f"/py/{v}" for v in versions}, tmp_path, {"PATH": "/bin"}
+    built = zig.zig_arch(
+        zig.Target(settings.policy, "x86_64"),
+        {v: f"/py/{v}" for v in versions},
+        settings.tests,
+        tmp_path,
+        {"PATH": "/bin"},
     )
     assert [tags(w) for w in built] == ["cp310-cp310", "cp312-abi3", "cp314-cp314t"]
     assert tested == [

@@ -1,8 +1,8 @@
-"""Fast tests of the generated tools/wheels.py: arguments, guards, checks and error paths."""
+"""Fast tests of the generated tools/wheels/: arguments, guards, checks and error paths."""
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import os
 import subprocess
 import sys
@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import render, run
+from conftest import load_wheels_tool, render, run, tool
 
 # What `nox -s wheels` passes before the user's own arguments.
 SESSION = [
@@ -34,21 +34,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def wheels(project: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "wheels", project / "tools" / "wheels.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_wheels_tool(project, "wheels_unit")
 
 
 def script(
     project: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(project / "tools" / "wheels.py"), *SESSION, *args],
+        [sys.executable, str(project / "tools" / "wheels"), *SESSION, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -68,7 +61,7 @@ def fake_engines(tmp_path: Path, **scripts: str) -> dict[str, str]:
 
 def test_help_lists_only_user_options_each_with_help(project: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(project / "tools" / "wheels.py"), "--help"],
+        [sys.executable, str(project / "tools" / "wheels"), "--help"],
         capture_output=True,
         text=True,
         check=True,
@@ -104,7 +97,7 @@ def test_help_lists_only_user_options_each_with_help(project: Path) -> None:
     ],
 )
 def test_static_glibc_pattern(wheels: ModuleType, flags: str, refused: bool) -> None:
-    assert bool(wheels.STATIC_GLIBC.search(flags)) is refused
+    assert bool(wheels.checks.STATIC_GLIBC.search(flags)) is refused
 
 
 def test_static_glibc_refused_before_building(project: Path) -> None:
@@ -151,16 +144,20 @@ def make_wheel(tmp_path: Path, name: str, flags: list[str]) -> Path:
 def test_check_reads_auditwheel_json_and_refuses_static_libc(
     wheels: ModuleType, tmp_path: Path
 ) -> None:
-    info = wheels.check_wheel(make_wheel(tmp_path, "dynamic", []), "manylinux_2_28")
+    checks = wheels.checks
+    info = checks.check_wheel(make_wheel(tmp_path, "dynamic", []), "manylinux_2_28")
     assert (2, 2) <= info.glibc <= (2, 28)
-    with pytest.raises(wheels.WheelError, match=r"links libc\.so\.6 dynamically"):
-        wheels.check_wheel(
+    with pytest.raises(
+        wheels.common.WheelError, match=r"links libc\.so\.6 dynamically"
+    ):
+        checks.check_wheel(
             make_wheel(tmp_path, "nolibc", ["-nostdlib"]), "manylinux_2_28"
         )
 
 
 def test_distro_table(wheels: ModuleType) -> None:
-    covered = wheels.distros((2, 28))
+    distros = wheels.checks.distros
+    covered = distros((2, 28))
     for release in (
         "Debian 10+",
         "Ubuntu 18.10+",
@@ -169,11 +166,11 @@ def test_distro_table(wheels: ModuleType) -> None:
         "Amazon Linux 2023+",
     ):
         assert release in covered
-    assert "RHEL/Alma/Rocky 7+" in wheels.distros((2, 17))
-    assert "Amazon Linux 2+" in wheels.distros((2, 17))
+    assert "RHEL/Alma/Rocky 7+" in distros((2, 17))
+    assert "Amazon Linux 2+" in distros((2, 17))
     # glibc 2.26 cannot install manylinux_2_28 wheels.
     assert "Amazon Linux 2+" not in covered
-    newest = wheels.distros((2, 43))
+    newest = distros((2, 43))
     assert newest == "Ubuntu 26.04+, Fedora 44+"
 
 
@@ -187,11 +184,11 @@ def test_report_fits_100_columns_in_version_order(
             ".manylinux_2_28_x86_64.whl"
         )
         path.write_bytes(b"x" * 2048)
-        infos.append(wheels.WheelInfo(path, (2, 17)))
+        infos.append(wheels.checks.WheelInfo(path, (2, 17)))
     aarch64 = tmp_path / "fast_stats-0.1.0-cp39-cp39-manylinux_2_28_aarch64.whl"
     aarch64.write_bytes(b"x" * 4096)
-    infos.append(wheels.WheelInfo(aarch64, (2, 17)))
-    lines = wheels.report(infos).splitlines()
+    infos.append(wheels.checks.WheelInfo(aarch64, (2, 17)))
+    lines = wheels.checks.report(infos).splitlines()
     assert max(map(len, lines)) <= 100
     assert lines[0].split() == ["wheel", "newest", "glibc", "size", "installs", "on"]
     rows = [line.split()[0] for line in lines if line.startswith("cp3")]
@@ -204,7 +201,7 @@ def test_report_fits_100_columns_in_version_order(
     ]
     assert "2 KiB" in lines[2]
     assert "GLIBC_2.17" in lines[2]
-    text = " ".join(wheels.report(infos).split())
+    text = " ".join(wheels.checks.report(infos).split())
     assert (
         "Debian 8+, Ubuntu 14.04+, RHEL/Alma/Rocky 7+" in text
     )  # wrapped between releases
@@ -249,14 +246,15 @@ def test_auto_picks_the_first_working_engine_else_zig(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = wheels.parse_args([*SESSION])
+    cli = wheels.cli
+    settings = cli.parse_args([*SESSION])
     working = {"podman"}
     monkeypatch.setattr(
-        wheels, "engine_problem", lambda e: None if e in working else "broken"
+        cli, "engine_problem", lambda e: None if e in working else "broken"
     )
-    assert wheels.choose_route(args) == "podman"
+    assert cli.choose_route(settings) == "podman"
     working.clear()
-    assert wheels.choose_route(args) is None
+    assert cli.choose_route(settings) is None
     assert "Backend: zig (no working docker or podman)" in capsys.readouterr().out
 
 
@@ -289,11 +287,12 @@ def test_container_route_passes_engine_image_and_pythons_to_cibuildwheel(
         seen.append((cmd, env))
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(wheels.subprocess, "run", fake_run)
-    monkeypatch.setattr(wheels, "check_image", lambda engine, image: None)
+    container = wheels.container
+    monkeypatch.setattr(container.subprocess, "run", fake_run)
+    monkeypatch.setattr(container, "check_image", lambda engine, image: None)
     monkeypatch.setenv("CIBW_ENVIRONMENT", "PIP_INDEX_URL=http://127.0.0.1:1/simple")
     engine = "podman; create_args: --network=host"
-    args = wheels.parse_args(
+    settings = wheels.cli.parse_args(
         [
             *SESSION,
             "--engine",
@@ -305,7 +304,12 @@ def test_container_route_passes_engine_image_and_pythons_to_cibuildwheel(
             "3.14t",
         ]
     )
-    assert wheels.container_wheels(args, engine) == []
+    assert (
+        container.container_wheels(
+            engine, settings.image, settings.python, settings.arch
+        )
+        == []
+    )
     ((cmd, env),) = seen
     assert cmd[1:] == [
         "-m", "cibuildwheel", "--platform", "linux", "--output-dir", "wheelhouse", ".",
@@ -317,7 +321,8 @@ def test_container_route_passes_engine_image_and_pythons_to_cibuildwheel(
     assert env["CIBW_ENVIRONMENT"] == "PIP_INDEX_URL=http://127.0.0.1:1/simple"
     # Without --image and --python, [tool.cibuildwheel] and requires-python decide.
     seen.clear()
-    wheels.container_wheels(wheels.parse_args(SESSION), "docker")
+    settings = wheels.cli.parse_args(SESSION)
+    container.container_wheels("docker", settings.image, settings.python, settings.arch)
     ((_, env),) = seen
     assert not {"CIBW_BUILD", "CIBW_MANYLINUX_X86_64_IMAGE"} & set(env)
 
@@ -329,12 +334,13 @@ def test_source_date_epoch_from_the_last_commit(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    monkeypatch.setattr(wheels, "PROJECT", tmp_path)
-    assert wheels.source_date_epoch() == wheels.FALLBACK_EPOCH == "315532800"
+    zig = wheels.zig
+    monkeypatch.setattr(zig, "PROJECT", tmp_path)
+    assert zig.source_date_epoch() == zig.FALLBACK_EPOCH == "315532800"
     assert "no git commit" in capsys.readouterr().out
     with monkeypatch.context() as no_git:  # as in a container or root without git
         no_git.setenv("PATH", str(tmp_path / "empty"))
-        assert wheels.source_date_epoch() == wheels.FALLBACK_EPOCH
+        assert zig.source_date_epoch() == zig.FALLBACK_EPOCH
     run("git", "init", "-q", tmp_path)
     (tmp_path / "f").write_text("x")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
@@ -346,19 +352,21 @@ def test_source_date_epoch_from_the_last_commit(
         "x",
         env={**os.environ, "GIT_COMMITTER_DATE": "@1700000000 +0000"},
     )
-    assert wheels.source_date_epoch() == "1700000000"
+    assert zig.source_date_epoch() == "1700000000"
 
 
 # --- --arch and the aarch64 cross route ---------------------------------------------------
 
 
 def test_arch_defaults_to_host(wheels: ModuleType) -> None:
-    assert wheels.parse_args(SESSION).arch == [wheels.platform.machine()]
+    assert wheels.cli.parse_args(SESSION).arch == (wheels.cli.platform.machine(),)
 
 
 def test_arch_takes_both_in_a_fixed_order(wheels: ModuleType) -> None:
-    args = wheels.parse_args([*SESSION, "--arch", "aarch64", "x86_64", "aarch64"])
-    assert args.arch == ["x86_64", "aarch64"]
+    settings = wheels.cli.parse_args(
+        [*SESSION, "--arch", "aarch64", "x86_64", "aarch64"]
+    )
+    assert settings.arch == ("x86_64", "aarch64")
 
 
 def test_unknown_arch_is_refused(project: Path) -> None:
@@ -387,7 +395,9 @@ def test_cross_env_targets_aarch64(
 ) -> None:
     tools = {t: f"/zig/{t}" for t in ("cc", "c++", "ar", "ranlib")}
     target_python = "/emulated/bin/python" + version
-    env, config = wheels.cross_env("aarch64", version, tools, tmp_path, target_python)
+    env, config = wheels.cross.cross_env(
+        "aarch64", version, tools, tmp_path, target_python
+    )
     assert env == {
         "SETUPTOOLS_EXT_SUFFIX": suffix,
         "_PYTHON_HOST_PLATFORM": "linux-aarch64",
@@ -409,13 +419,113 @@ def test_emulated_python_runs_itself_as_argv0(
     root = tmp_path / "root"
     (root / "usr" / "bin").mkdir(parents=True)
     (root / "usr" / "bin" / "python3.11").touch()
-    monkeypatch.setattr(wheels.shutil, "which", lambda name: f"/usr/bin/{name}")
+    cross = wheels.cross
+    monkeypatch.setattr(cross.shutil, "which", lambda name: f"/usr/bin/{name}")
     bin_dir = tmp_path / "bin"
-    python = wheels.emulated_python(root, "aarch64", "3.11", bin_dir)
+    python = cross.emulated_python(root, "aarch64", "3.11", bin_dir)
     assert python == str(bin_dir / "python3.11")
     text = Path(python).read_text()
     assert f'-L "{root}" -0 "$0" "{root}/usr/bin/python3.11"' in text
     # The test command's `python` and `pytest` run the same emulated CPython.
     assert (bin_dir / "python").read_text() == text
     assert f'exec "{bin_dir}/python" -m pytest' in (bin_dir / "pytest").read_text()
-    assert wheels.emulated_python(root, "aarch64", "3.12", bin_dir) is None
+    assert cross.emulated_python(root, "aarch64", "3.12", bin_dir) is None
+
+
+# --- every argument checked: usage errors, not tracebacks or silent fall-backs -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--python", "abc"], "argument --python: 'abc' is not a CPython version"),
+        (["--python", "3.11", "3"], "argument --python: '3' is not a CPython version"),
+        (["--engine", ""], "argument --engine: '' is not docker or podman"),
+        (
+            ["--engine", "nerdctl"],
+            "argument --engine: 'nerdctl' is not docker or podman",
+        ),
+        (["--image", ""], "argument --image: must not be empty"),
+        (["--cache", " "], "argument --cache: must not be empty"),
+        (
+            ["--backend", "zig", "--engine", "podman"],
+            "--engine is for the container route: --backend zig has no use for it",
+        ),
+        (
+            ["--backend", "zig", "--image", "localhost/x:1"],
+            "--image is for the container route: --backend zig has no use for it",
+        ),
+        (
+            ["--backend", "container", "--cache", "/tmp/elsewhere"],
+            "--cache is for the zig route: --backend container has no use for it",
+        ),
+        (
+            ["--image", "localhost/x:1", "--cache", "/tmp/elsewhere"],
+            "--image is for the container route and --cache for the zig route",
+        ),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    project: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    # No engine works here: nothing may fall back to a build.
+    proc = script(project, *args, env=fake_engines(tmp_path, docker="exit 1"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"nox -s wheels --: error: {message}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Backend" not in proc.stdout
+
+
+def test_image_without_a_working_engine_is_an_error_not_a_zig_build(
+    project: Path, tmp_path: Path
+) -> None:
+    env = fake_engines(tmp_path, docker="exit 1", podman="exit 1")
+    proc = script(project, "--image", "localhost/x:1", env=env)
+    assert proc.returncode == 1
+    assert (
+        "no working container engine (docker or podman) for --image, which is for the"
+        " container route" in proc.stderr
+    )
+    assert "Backend" not in proc.stdout
+
+
+def test_a_route_option_chooses_its_route_under_auto(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli = wheels.cli
+    monkeypatch.setattr(cli, "engine_problem", lambda e: None)  # every engine works
+    settings = cli.parse_args([*SESSION, "--cache", "/tmp/elsewhere"])
+    assert cli.choose_route(settings) is None
+    assert "Backend: zig (--cache asks for it)" in capsys.readouterr().out
+    settings = cli.parse_args([*SESSION, "--image", "localhost/x:1"])
+    assert cli.choose_route(settings) == "docker"
+
+
+# --- the package's rooms --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"bindings": "nanobind", "python_min": "3.10", "stable_abi": True}],
+    ids=["default", "stable-abi"],
+)
+def test_each_module_is_small_documented_and_strictly_typed(
+    tmp_path: Path, data: dict[str, object]
+) -> None:
+    project = render(tmp_path / "p", **data)
+    modules = sorted((project / "tools" / "wheels").glob("*.py"))
+    assert [m.stem for m in modules] == [
+        "__init__", "__main__", "checks", "cli", "common", "container", "cross", "zig",
+    ]  # fmt: skip
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 250, module.name
+        assert ast.get_docstring(ast.parse(text)), f"{module.name} has no docstring"
+    # With the project's [tool.mypy] (strict), as its `nox -s lint` runs it.
+    mypy = [tool("mypy"), "--no-incremental", "tools/wheels"]
+    proc = subprocess.run(
+        mypy, cwd=project, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout

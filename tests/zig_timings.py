@@ -8,7 +8,7 @@ route"), so the timing lives here, not in generated projects; run by the templat
     python tests/zig_timings.py PROJECT --python 3.11 3.12 3.13
 
 Each build is `pip wheel` of the project, neither repaired nor tested, with zig set up by
-the project's own tools/wheels.py (`zig_env`: its wrappers, flags and CMake settings) and
+the project's own tools/wheels/ (`zig_env`: its wrappers, flags and CMake settings) and
 again with the host's gcc: one wheel with an empty zig cache (a ZIG_GLOBAL_CACHE_DIR in a
 temporary directory; ~/.cache/zig is never touched), the same wheel with that cache
 filled, and every selected CPython with it filled. ccache is off for both compilers.
@@ -17,7 +17,7 @@ filled, and every selected CPython with it filled. ccache is off for both compil
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import os
 import platform
 import subprocess
@@ -32,42 +32,37 @@ import nox.project
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_wheels_py(project: Path) -> ModuleType:
-    """The project's tools/wheels.py, as a module."""
-    path = project / "tools" / "wheels.py"
-    spec = importlib.util.spec_from_file_location("project_wheels", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_zig_route(project: Path) -> ModuleType:
+    """The zig route of the project's tools/wheels/ (the package `wheels` of its tools/)."""
+    sys.path.insert(0, str(project / "tools"))
+    return importlib.import_module("wheels.zig")
 
 
 def timings(project: Path, versions: list[str] | None, work: Path) -> str:
     """Seconds to build with zig, its cache empty (cold) or filled (warm), against gcc."""
-    wheels = load_wheels_py(project)
+    zig_route = load_zig_route(project)
     pyproject = nox.project.load_toml(project / "pyproject.toml")
     if versions is None:  # the CPythons of the classifiers, as the project's noxfile
         versions = nox.project.python_versions(pyproject)
-    versions = [v for v in versions if wheels.host_python(v)]
+    versions = [v for v in versions if zig_route.host_python(v)]
     if not versions:
         sys.exit("none of the CPythons asked for is on this host")
     policy = pyproject["tool"]["cibuildwheel"]["manylinux-x86_64-image"]
     cache = work / "zig-cache"  # cold: empty
     env = {**os.environ, "CCACHE_DISABLE": "1", "ZIG_GLOBAL_CACHE_DIR": str(cache)}
-    args = argparse.Namespace(policy=policy)
-    _, zig, config = wheels.zig_env(args, platform.machine(), work, env)
+    target = zig_route.Target(policy, platform.machine())
+    _, zig, config = zig_route.zig_env(target, work, env)
 
     def seconds(version: str, compiler: str) -> float:
         out = Path(tempfile.mkdtemp(dir=work))
         flags = config if compiler == "zig" else []
         settings = [f"build-dir={out / 'build'}", *flags]
-        cmd = [wheels.host_python(version), "-m", "pip", "wheel", str(project)]
+        cmd = [zig_route.host_python(version), "-m", "pip", "wheel", str(project)]
         cmd += ["--no-deps", "-w", str(out)]
         cmd += [f"--config-settings={c}" for c in settings]
         start = time.perf_counter()
         step = f"build with {compiler}, CPython {version}"
-        wheels.run(step, cmd, env=zig if compiler == "zig" else env)
+        zig_route.run(step, cmd, env=zig if compiler == "zig" else env)
         return time.perf_counter() - start
 
     lines = [f"{'build':32}{'zig':>8}{'gcc':>8}{'zig/gcc':>9}"]
@@ -114,7 +109,7 @@ def main() -> int:
         try:
             print(timings(project.resolve(), args.python, Path(tmp) / "work"))
         except Exception as err:
-            if hasattr(err, "log"):  # tools/wheels.py's WheelError: the step's output
+            if hasattr(err, "log"):  # WheelError of tools/wheels/: the step's output
                 print(err.log, file=sys.stderr)
             raise
     return 0

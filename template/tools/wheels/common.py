@@ -1,0 +1,96 @@
+"""What every route shares: the project's paths, running a step and its error, the order of
+CPython versions, installing a route's own tools, and running the test command."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+PROJECT = Path(__file__).resolve().parents[2]
+WHEELHOUSE = PROJECT / "wheelhouse"
+ARCHES = ("x86_64", "aarch64")
+
+
+class WheelError(Exception):
+    """A step failed; carries the step's log so the user sees why."""
+
+    def __init__(self, step: str, log: str = "") -> None:
+        super().__init__(step)
+        self.step = step
+        self.log = log
+
+
+def fail(step: str, log: str = "") -> NoReturn:
+    raise WheelError(step, log)
+
+
+def run(
+    step: str,
+    cmd: list[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run one step quietly; on failure raise WheelError with its whole output."""
+    print(f"--> {step}", flush=True)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        fail(f"{step} failed (exit {proc.returncode}): {shlex.join(cmd)}", proc.stdout)
+    return proc.stdout
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """'3.9' -> (3, 9, 0), which sorts before (3, 10, 0); free-threaded '3.14t' -> (3, 14, 1)."""
+    major, minor = version.rstrip("t").split(".")
+    return int(major), int(minor), int(version.endswith("t"))
+
+
+def install_once(module: str, step: str, *requirements: str) -> None:
+    """Install what a route needs into this Python, unless `module` imports already."""
+    if importlib.util.find_spec(module) is not None:
+        return
+    pip = [sys.executable, "-m", "pip", "install"]
+    if importlib.util.find_spec("pip") is None:  # a venv made by uv
+        pip = ["uv", "pip", "install", "--python", sys.executable]
+    run(step, [*pip, *requirements])
+    importlib.invalidate_caches()
+
+
+@dataclass(frozen=True)
+class Tests:
+    """How the zig route tests each wheel: [tool.cibuildwheel]'s test-command, with the
+    test group's requirements installed; `cache` keeps what tests under emulation need
+    (the target's root and its requirements) from one run to the next."""
+
+    command: str
+    requires: tuple[str, ...]
+    cache: Path
+
+
+def run_tests(
+    tests: Tests, step: str, bin_dir: Path, work: Path, env: dict[str, str]
+) -> None:
+    """[tool.cibuildwheel]'s test-command, run as cibuildwheel runs it: from a scratch
+    directory, with the bin/ of the environment that holds the wheel first on PATH."""
+    command = tests.command
+    for placeholder in ("{project}", "{package}"):
+        command = command.replace(placeholder, str(PROJECT))
+    addopts = f"-p no:cacheprovider {env.get('PYTEST_ADDOPTS', '')}"  # no litter
+    path = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    env = {**env, "PATH": path, "PYTEST_ADDOPTS": addopts}
+    work.mkdir(parents=True, exist_ok=True)
+    out = run(step, ["sh", "-c", command], cwd=work, env=env)
+    print("    " + out.strip().splitlines()[-1], flush=True)
