@@ -237,10 +237,12 @@ def seeded_store(config: Path) -> Path:
     store.parent.mkdir(parents=True, exist_ok=True)
     complete = store / ".precommit-offline-complete"
     # One seeder at a time, across processes; the rows hold the stand-ins' absolute paths,
-    # so the store is written in place, and counts only once marked complete. Opening the
-    # lock file marks the store as used (its mtime), for prune_stores().
-    with (store.parent / f"{store.name}.lock").open("w") as lock:
+    # so the store is written in place, and counts only once marked complete. The lock
+    # file's mtime says when the store was last used, for prune_stores().
+    lock_path = store.parent / f"{store.name}.lock"
+    with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        os.utime(lock_path)
         if not complete.exists():
             shutil.rmtree(store, ignore_errors=True)
             Store(str(store))  # pre-commit's own code makes db.db with its tables
