@@ -15,6 +15,15 @@ from typing import Any, NoReturn
 import copier
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from precommit_offline import offline_env
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,13 +138,42 @@ def tool(name: str) -> str:
     return found
 
 
+def lint_env(root: Path) -> dict[str, str]:
+    """Prepare a generated project for `nox -s lint`; the environment to run nox in.
+
+    The session's pre-commit checks the files git tracks, so root becomes a git
+    repository with every file added, and its hooks come from the offline store
+    (tests/precommit_offline.py), as GitHub may be out of reach.
+    """
+    git("init", "-q", cwd=root)
+    git("add", "-A", cwd=root)
+    return offline_env(root)
+
+
 def nox_lint_tests_build(root: Path, oldest: str, newest: str) -> str:
     """Run a generated project's `nox -s lint tests-OLDEST tests-NEWEST build`; its output."""
     for version in (oldest, newest):
         # A pyenv shim is on PATH even when its version is not selected: ask it to run.
         run(f"python{version}", "-c", "pass")
     sessions = ["lint", f"tests-{oldest}", f"tests-{newest}", "build"]
-    return run(tool("nox"), "-s", *sessions, cwd=root)
+    return run(tool("nox"), "-s", *sessions, cwd=root, env=lint_env(root))
+
+
+def declared_floors(root: Path) -> dict[str, Version]:
+    """The `>=` floors of a project's build requirements, dependencies and test group:
+    what `nox -s minimums` installs."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = [
+        *pyproject["build-system"]["requires"],
+        *pyproject["project"]["dependencies"],
+        *pyproject["dependency-groups"]["test"],
+    ]
+    return {
+        canonicalize_name(req.name): Version(spec.version)
+        for req in map(Requirement, requirements)
+        for spec in req.specifier
+        if spec.operator == ">="
+    }
 
 
 def assert_tests_passed(output: str, version: str) -> None:

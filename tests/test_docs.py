@@ -16,7 +16,16 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import COMPUTED, QUESTIONS, ROOT, load_generator, render, run, tool
+from conftest import (
+    COMPUTED,
+    QUESTIONS,
+    ROOT,
+    lint_env,
+    load_generator,
+    render,
+    run,
+    tool,
+)
 
 TUTORIAL = ROOT / "docs" / "getting-started.md"
 NANOBIND = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
@@ -290,7 +299,10 @@ def test_tutorial_project_passes_lint_and_tests(tmp_path: Path, bindings: str) -
     project = render(tmp_path / "fast-stats", bindings=bindings)
     apply_tutorial(project)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    output = run(tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project)
+    env = lint_env(project)  # the tutorial's project is in git, its new test added too
+    output = run(
+        tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project, env=env
+    )
     assert "Session lint was successful" in output
     assert f"Session tests-{version} was successful" in output
     assert re.search(r"test_asum\.py::test_asum_matches_numpy\[\S+\] PASSED", output)
