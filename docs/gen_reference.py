@@ -75,8 +75,8 @@ FILE_PURPOSES: dict[str, str] = {
         "Keeps build trees, `dist/`, `wheelhouse/`, caches and benchmark output out of git."
     ),
     "CMakeLists.txt": (
-        "Builds the core as a static library (once per ISA on x86-64) and the `_core` "
-        "extension module linked to it; scikit-build-core runs it."
+        "Builds the C++ library as a static library (its kernels once per ISA on x86-64) "
+        "and the `_core` extension module linked to it; scikit-build-core runs it."
     ),
     "LICENSE": "The text of the `license` answer, named in `pyproject.toml` (`license-files`).",
     "README.md": "The project's README: usage, build and test, wheels, updating from the template.",
@@ -86,8 +86,12 @@ FILE_PURPOSES: dict[str, str] = {
         "`dev`), the wheel policy under `[tool.cibuildwheel]`, pytest and ruff settings."
     ),
     "src/<module>/__init__.py": (
-        "The public API: converts any input to contiguous float32/float64 arrays, then "
-        "calls the compiled `_core`."
+        "The package: re-exports the compiled functions, adds the checked thread "
+        "settings, and holds `__version__`, which `pyproject.toml` reads."
+    ),
+    "src/<module>/_core.pyi": (
+        "The type stub of the compiled module, written by `nox -s stubs` and committed; "
+        "`tests/test_stub.py` fails when it no longer matches the module."
     ),
     "src/<module>/py.typed": (
         "Marks the package as typed (PEP 561), so type checkers read its stubs."
@@ -138,8 +142,10 @@ def project_files(project: Path) -> list[str]:
 
 
 def generic_path(path: str) -> str:
-    """src/fast_stats/__init__.py -> src/<module>/__init__.py."""
-    return path.replace(f"src/{EXAMPLE_MODULE}/", "src/<module>/")
+    """src/fast_stats/__init__.py -> src/<module>/__init__.py; the same for include/."""
+    for folder in ("src", "include"):
+        path = path.replace(f"{folder}/{EXAMPLE_MODULE}/", f"{folder}/<module>/")
+    return path.replace(f"/{EXAMPLE_MODULE}.hpp", "/<module>.hpp")
 
 
 def first_comment(path: Path) -> str:

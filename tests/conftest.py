@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -91,17 +92,38 @@ def recorded_answers(project: Path) -> dict[str, Any]:
     return answers
 
 
-def cpp_sources(root: Path) -> tuple[Path, Path]:
-    """A render's folder of the C++ core and its bindings' source file.
+@dataclass(frozen=True)
+class CppSources:
+    """Where a render keeps its C++, by the cpp_layout it records."""
 
-    src/core/ and src/bindings/<bindings>.cpp; src/cpp/ and src/cpp/bindings_<bindings>.cpp
-    in the layout that projects made before 0.3.0 keep (cpp_layout: flat).
-    """
+    library: Path  # the C++ library's sources: src/lib/ (src/core/ or src/cpp/ before)
+    kernels: Path  # the file of the loops, compiled once per instruction set
+    bindings: Path  # the bindings' source file
+
+
+def cpp_sources(root: Path) -> CppSources:
+    """src/lib/ and src/bindings/<bindings>.cpp; before 0.3.0 (legacy/), src/core/ and
+    src/bindings/ (cpp_layout: split) or src/cpp/ for both (flat), with kernels.inl."""
     answers = recorded_answers(root)
-    bindings = answers["bindings"]
-    if answers["cpp_layout"] == "flat":
-        return root / "src" / "cpp", root / "src" / "cpp" / f"bindings_{bindings}.cpp"
-    return root / "src" / "core", root / "src" / "bindings" / f"{bindings}.cpp"
+    bindings, layout = answers["bindings"], answers["cpp_layout"]
+    if layout == "include":
+        library = root / "src" / "lib"
+        return CppSources(
+            library,
+            library / "kernels.cpp",
+            root / "src" / "bindings" / f"{bindings}.cpp",
+        )
+    if layout == "split":
+        library = root / "src" / "core"
+        return CppSources(
+            library,
+            library / "kernels.inl",
+            root / "src" / "bindings" / f"{bindings}.cpp",
+        )
+    library = root / "src" / "cpp"
+    return CppSources(
+        library, library / "kernels.inl", library / f"bindings_{bindings}.cpp"
+    )
 
 
 def run(*args: str | Path, cwd: Path | None = None, **kwargs: Any) -> str:

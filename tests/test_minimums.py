@@ -83,13 +83,13 @@ def test_minimums_resolves_any_specifier(uv: Path, tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     numpy = re.search(r'dependencies = \["numpy>=([\d.]+)"\]', text)
     assert numpy, text
-    test_group = '"hypothesis>=6.100"]'
+    test_group = '"hypothesis>=6.100",'
     assert test_group in text
     path.write_text(
         text.replace(numpy[0], f'dependencies = ["numpy>={numpy[1]},<3"]').replace(
             test_group,
             '"hypothesis~=6.100", "typing-extensions>=4.6; python_version >= \'3.10\'",'
-            " \"exceptiongroup>=1.1; python_version < '3.10'\"]",
+            " \"exceptiongroup>=1.1; python_version < '3.10'\",",
         ),
         encoding="utf-8",
     )

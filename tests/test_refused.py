@@ -262,21 +262,22 @@ def test_the_longest_accepted_names_render(
     assert (root / "src" / module / "__init__.py").is_file()
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["name"] == package
-    assert f"add_library({module}_core STATIC" in (root / "CMakeLists.txt").read_text()
+    assert f"add_library({module} STATIC" in (root / "CMakeLists.txt").read_text()
 
     # Every path component of the render.
     parts = {part for p in root.rglob("*") for part in p.relative_to(root).parts}
     longest = max(parts, key=lambda part: len(part.encode("utf-8")))
     assert len(longest.encode("utf-8")) <= 255, longest
     # The names that the build and a release make from them: the build tree's static
-    # library and its CMake folder, the wheel (with a version of up to 55 bytes), the
+    # library and the longest of its CMake folders, the wheel (with a version of up to 55 bytes), the
     # sdist, the wheel's .dist-info and the editable install's hook.
     dist = re.sub(r"[-_.]+", "_", package).lower()
-    version = project["project"]["version"]
+    assert project["project"]["dynamic"] == ["version"]  # __version__ in __init__.py
+    version = "0.1.0"
     later = [
-        f"lib{module}_core.a",
-        f"{module}_core.dir",
-        f"{module}_core.lib",
+        f"lib{module}.a",
+        f"{module}_avx512.dir",
+        f"{module}.lib",
         f"{dist}-{version}-{LONGEST_TAGS}.whl",
         f"{dist}-{'9' * 55}-{LONGEST_TAGS}.whl",
         f"{dist}-{version}.tar.gz",

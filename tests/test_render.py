@@ -87,8 +87,9 @@ COMBINATIONS = combinations()
 # Free-text answers that stress quoting and line lengths in the generated files.
 AWKWARD = {
     "project_name": 'The "Quoted" \\ Project',
-    "package_name": "a-very-long-distribution-name-for-checking-line-lengths-in-files",
-    "module_name": "a_very_long_import_name_for_checking_line_lengths_in_generated_files",
+    # The longest names copier.yml allows (100 characters).
+    "package_name": "a-very-long-distribution-name-for-checking-line-lengths-in-files-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "module_name": "a_very_long_import_name_for_checking_line_lengths_in_generated_files_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
     "description": 'Says "hi" \\ with a backslash',
     "author_name": 'O\'Brien "Bob" Ñandú',
     "author_email": "o'brien+fast.stats@example.com",
@@ -215,8 +216,8 @@ def test_copy_ends_with_the_next_steps(tmp_path: Path) -> None:
         assert command in steps, steps
     assert sorted(p.name for p in (dest / "src").iterdir()) == [
         "bindings",
-        "core",
         "fast_stats",
+        "lib",
     ]
 
 
@@ -234,8 +235,10 @@ def test_names_from_the_users_defaults_make_a_new_project_all_the_same(
         quiet=True,
         vcs_ref="HEAD",
     )
-    assert recorded_answers(tmp_path / "project")["cpp_layout"] == "split"
-    assert (tmp_path / "project" / "src" / "core" / "core.hpp").is_file()
+    assert recorded_answers(tmp_path / "project")["cpp_layout"] == "include"
+    assert (
+        tmp_path / "project" / "include" / "fast_stats" / "fast_stats.hpp"
+    ).is_file()
 
 
 @pytest.mark.parametrize("url", ["https://github.com/ada/fast-stats/", ""])
@@ -271,7 +274,11 @@ def test_lint_clean(project: tuple[Path, dict[str, Any]]) -> None:
     root, _ = project
     run(tool("ruff"), "check", "--no-cache", ".", cwd=root)
     run(tool("ruff"), "format", "--no-cache", "--check", ".", cwd=root)
-    sources = sorted(root.glob("src/*/*.[ch]pp"))
+    sources = sorted(
+        str(p.relative_to(root))
+        for folder in ("include", "src")
+        for p in (root / folder).rglob("*.[ch]pp")
+    )
     assert sources
     run(tool("clang-format"), "--dry-run", "--Werror", *sources, cwd=root)
 
@@ -294,21 +301,24 @@ def test_answers_file_records_every_answer(
     assert answers["_commit"]
 
 
-def test_core_and_bindings_have_folders_of_their_own(
-    project: tuple[Path, dict[str, Any]],
-) -> None:
-    """src/core/ and src/bindings/; src/cpp/ holds both only in the layout that projects
-    made before 0.3.0 keep through updates."""
+def test_cpp_folders_follow_the_layout(project: tuple[Path, dict[str, Any]]) -> None:
+    """include/<module>/ with the library's headers, src/lib/ with its sources and
+    src/bindings/; projects made before 0.3.0 keep src/core/ and src/bindings/ (split) or
+    src/cpp/ (flat)."""
     root, data = project
     module = data.get("module_name", "fast_stats")
+    bindings = data.get("bindings", "pybind11")
+    layout = data.get("cpp_layout", "include")
     folders = {p.name for p in (root / "src").iterdir()}
-    if data.get("cpp_layout") == "flat":
-        assert folders == {"cpp", module}
-    else:
-        assert folders == {"core", "bindings", module}
-        assert [p.name for p in (root / "src" / "bindings").iterdir()] == [
-            f"{data.get('bindings', 'pybind11')}.cpp"
-        ]
+    expected = {"include": {"lib", "bindings"}, "split": {"core", "bindings"}}
+    assert folders == {module, *expected.get(layout, {"cpp"})}
+    assert (root / "include").is_dir() is (layout == "include")
+    if layout == "include":
+        headers = sorted(p.name for p in (root / "include" / module).iterdir())
+        assert headers == sorted([f"{module}.hpp", "parallel.hpp"])
+    if layout != "flat":
+        found = [p.name for p in (root / "src" / "bindings").iterdir()]
+        assert found == [f"{bindings}.cpp"]
 
 
 def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
@@ -316,24 +326,33 @@ def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
     bindings = data.get("bindings", "pybind11")
     other = {"pybind11": "nanobind", "nanobind": "pybind11"}[bindings]
     stable_abi = data.get("stable_abi", False)
+    legacy = data.get("cpp_layout", "include") != "include"
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     requires = " ".join(pyproject["build-system"]["requires"])
     assert bindings in requires
     assert other not in requires
-    core, source = cpp_sources(root)
-    assert source.is_file()
-    assert sorted(p.name for p in source.parent.glob(f"*{other}*")) == []
-    assert (core / "core.hpp").is_file()
-    # Each binding's stub generator writes the stub at build time: none is kept by hand.
+    sources = cpp_sources(root)
+    assert sources.bindings.is_file()
+    assert sources.kernels.is_file()
+    assert sorted(p.name for p in sources.bindings.parent.glob(f"*{other}*")) == []
     module = data.get("module_name", "fast_stats")
-    assert not (root / "src" / module / "_core.pyi").exists()
     assert (root / "src" / module / "py.typed").is_file()
+    # The stub is committed (nox -s stubs), so no build runs the module; before 0.3.0 the
+    # build wrote it.
+    assert (root / "src" / module / "_core.pyi").is_file() is not legacy
     cmake = (root / "CMakeLists.txt").read_text(encoding="utf-8")
     add_module = re.search(rf"{bindings}_add_module\(([^)]*)\)", cmake)
     assert add_module, cmake
     assert ("STABLE_ABI" in add_module[1].split()) is stable_abi
-    assert ("nanobind_add_stub(" in cmake) is (bindings == "nanobind")
-    assert ("pybind11_stubgen" in cmake) is (bindings == "pybind11")
-    assert ("pybind11-stubgen" in requires) is (bindings == "pybind11")
+    if legacy:
+        assert ("nanobind_add_stub(" in cmake) is (bindings == "nanobind")
+        assert ("pybind11_stubgen" in cmake) is (bindings == "pybind11")
+        assert ("pybind11-stubgen" in requires) is (bindings == "pybind11")
+    else:
+        assert "stub" not in cmake.lower()
+        assert pyproject["build-system"]["requires"] == [
+            "scikit-build-core>=1.0",
+            "nanobind>=3.0.1" if bindings == "nanobind" else "pybind11>=3.0",
+        ]
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
     assert py_api == ("cp312" if stable_abi else None)

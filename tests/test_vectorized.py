@@ -1,4 +1,4 @@
-"""The core's kernels vectorize at every ISA level, and the per-ISA objects stay separate."""
+"""The kernels vectorize at every ISA level, and the per-ISA objects stay separate."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import cpp_sources, render, run
 
-# The C++ namespace of a default render's core, named after its module, fast_stats.
-NAMESPACE = "fast_stats_core"
-# The per-ISA flags CMakeLists.txt.jinja gives each file (baseline: none, as in a wheel).
+# The C++ namespace of a default render's library, named after its module.
+NAMESPACE = "fast_stats"
+# The per-ISA flags CMakeLists.txt.jinja gives each build of kernels.cpp (baseline: none,
+# as in a wheel).
 FLAGS = {
     "baseline": [],
     "avx2": ["-mavx2", "-mfma", "-ffp-contract=fast"],
@@ -28,20 +29,23 @@ BASELINE = {
 }
 
 
-def compile_isa(src: Path, isa: str, out: Path) -> Path:
+def compile_isa(root: Path, isa: str, out: Path) -> Path:
     compiler = shutil.which("g++")
     assert compiler, "g++ is required (.ci/run installs it)"
-    obj = out / f"core_{isa}.o"
-    # As a CMake Release build compiles them: -O3, no -march, plus the file's own ISA flags.
+    obj = out / f"kernels_{isa}.o"
+    # As a CMake Release build compiles them: -O3, no -march, plus the build's ISA flags.
     run(
         compiler,
         "-std=c++17",
         "-O3",
         "-DNDEBUG",
         "-fPIC",
+        f"-DKERNEL_ISA={isa}",
         *FLAGS[isa],
+        "-I",
+        root / "include",
         "-c",
-        src / f"core_{isa}.cpp",
+        cpp_sources(root).kernels,
         "-o",
         obj,
     )
@@ -64,26 +68,30 @@ def disassemble(obj: Path) -> dict[str, tuple[set[str], str]]:
     return functions
 
 
-@pytest.fixture(scope="module")
-def src(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The C++ sources of a default render."""
-    return cpp_sources(render(tmp_path_factory.mktemp("vec") / "project"))[0]
+ISA_NUMBER = {"baseline": 0, "avx2": 1, "avx512": 2}  # as objdump -C shows Isa values
 
 
 @pytest.fixture(scope="module")
-def objects(src: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default render."""
+    return render(tmp_path_factory.mktemp("vec") / "project")
+
+
+@pytest.fixture(scope="module")
+def objects(root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("vec")
-    return {isa: compile_isa(src, isa, out) for isa in FLAGS}
+    return {isa: compile_isa(root, isa, out) for isa in FLAGS}
 
 
 def kernel(
     functions: dict[str, tuple[set[str], str]], isa: str, name: str
 ) -> tuple[set[str], str]:
-    found = [
-        v
-        for k, v in functions.items()
-        if f"{NAMESPACE}::{isa}::(anonymous namespace)::{name}(" in k
-    ]
+    """name is e.g. dot<float>: kernels::dot<(fast_stats::Isa)1, float> for avx2."""
+    function, element = name[:-1].split("<")
+    signature = (
+        f"{NAMESPACE}::kernels::{function}<({NAMESPACE}::Isa){ISA_NUMBER[isa]}, "
+    )
+    found = [v for k, v in functions.items() if f"{signature}{element}>(" in k]
     assert len(found) == 1, f"{name} not found in {sorted(functions)}"
     return found[0]
 
@@ -127,42 +135,37 @@ def test_isa_objects_share_no_mergeable_code(
     objects: dict[str, Path], isa: str
 ) -> None:
     # A weak (COMDAT) definition, e.g. an inline std:: function, could be merged by the linker
-    # with another file's copy, so AVX code could run on the baseline path (SIGILL). Only the
-    # kernel table may be visible outside its object file, and GCC's pointer to the C++
-    # runtime's exception personality (data, the same in every object), which it emits for
-    # noexcept functions that call intrinsics, as the streaming axpy does.
+    # with another build's copy, so AVX code could run on the baseline path (SIGILL). Only
+    # this build's kernels, each named with its Isa, may be visible outside the object, and
+    # GCC's pointer to the C++ runtime's exception personality (data, the same in every
+    # object), which it emits for noexcept functions that call intrinsics.
     defined = run("nm", "-C", "--defined-only", objects[isa]).splitlines()
     exported = {
         line.split(" ", 2)[2] for line in defined if re.match(r"^\S+ [A-Z] ", line)
     }
-    assert exported - {"DW.ref.__gxx_personality_v0"} == {
-        f"{NAMESPACE}::{isa}::table"
-    }, exported
+    exported -= {"DW.ref.__gxx_personality_v0"}
+    own = f"{NAMESPACE}::kernels::"
+    assert exported
+    assert all(
+        own in name and f"<({NAMESPACE}::Isa){ISA_NUMBER[isa]}" in name
+        for name in exported
+    ), exported
 
 
-def test_core_has_no_python_dependency(src: Path) -> None:
+def test_library_has_no_python_dependency(root: Path) -> None:
     sources = [
-        *sorted(src.glob("core*")),
-        *sorted(src.glob("kernels.*")),
-        *sorted(src.glob("parallel.*")),
+        *sorted((root / "include").rglob("*.hpp")),
+        *sorted(cpp_sources(root).library.glob("*.cpp")),
     ]
-    assert len(sources) >= 8
+    assert len(sources) >= 5
+    # The compiler's (cpuid.h, immintrin.h) and the OS's (sched.h, unistd.h), besides the
+    # standard library's and the library's own.
+    system = {"cpuid.h", "immintrin.h", "sched.h", "unistd.h"}
     for source in sources:
         includes = re.findall(
             r'^#include [<"](.+)[>"]', source.read_text(), re.MULTILINE
         )
-        local = {
-            "core.hpp",
-            "kernels.hpp",
-            "kernels.inl",
-            "parallel.hpp",
-            "sums.def",
-            "cpuid.h",
-            "immintrin.h",
-            "sched.h",
-            "unistd.h",
-        }  # cpuid.h, immintrin.h: the compiler's; sched.h, unistd.h: the OS's
-        assert all(name in local or "." not in name for name in includes), (
-            source,
-            includes,
-        )
+        assert all(
+            name in system or name.startswith(f"{NAMESPACE}/") or "." not in name
+            for name in includes
+        ), (source, includes)
