@@ -87,9 +87,9 @@ COMBINATIONS = combinations()
 # Free-text answers that stress quoting and line lengths in the generated files.
 AWKWARD = {
     "project_name": 'The "Quoted" \\ Project',
-    # The longest names copier.yml allows (100 characters).
+    # The longest names copier.yml allows (100 and 75 characters).
     "package_name": "a-very-long-distribution-name-for-checking-line-lengths-in-files-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-    "module_name": "a_very_long_import_name_for_checking_line_lengths_in_generated_files_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "module_name": "a_very_long_import_name_for_checking_line_lengths_in_generated_files_xxxxxx",
     "description": 'Says "hi" \\ with a backslash',
     "author_name": 'O\'Brien "Bob" Ñandú',
     "author_email": "o'brien+fast.stats@example.com",
