@@ -34,9 +34,9 @@ MODULE = "fast_stats"  # the module name DEFAULT_DATA gives
 # What "the user" adds to a generated project: a function, a test, files of their own.
 USER_FUNCTION = '''
 
-def norm(x: npt.ArrayLike) -> float:
+def norm(x: list[float]) -> float:
     """Return the Euclidean norm of ``x`` (the project's own addition)."""
-    return float(np.sqrt(dot(x, x)))
+    return float(dot(x, x)) ** 0.5
 '''
 USER_TEST = f'''"""Tests of the project's own additions to the template."""
 
@@ -48,7 +48,7 @@ import {MODULE} as m
 
 
 def test_norm_matches_numpy() -> None:
-    x = np.arange(10.0)
+    x = [float(v) for v in range(10)]
     assert np.isclose(m.norm(x), np.linalg.norm(x))
 '''
 USER_SECTION = (
@@ -114,7 +114,8 @@ def set_migrations(template: Path, migrations: list[dict[str, Any]]) -> None:
 
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
-    """A git copy of the template's working tree (copier.yml, template/), tagged v1.0.0.
+    """A git copy of the template's working tree (copier.yml, template/, legacy/), tagged
+    v1.0.0.
 
     It takes what copier itself renders from a dirty checkout: tracked files and untracked
     ones that are not ignored.
@@ -130,6 +131,7 @@ def template(tmp_path: Path) -> Path:
         "--",
         "copier.yml",
         "template",
+        "legacy",
         cwd=ROOT,
     )
     for name in filter(None, listed.split("\0")):
@@ -421,19 +423,65 @@ def test_new_project_keeps_its_folders_through_updates(
     template: Path, tmp_path: Path
 ) -> None:
     project = generate(template, tmp_path / "fast-stats", "v1.0.0")
-    assert recorded_answers(project)["cpp_layout"] == "split"
-    append(project / "src" / "core" / "kernels.inl", KERNEL_EDIT)
+    assert recorded_answers(project)["cpp_layout"] == "include"
+    append(project / "src" / "lib" / "kernels.cpp", KERNEL_EDIT)
     commit_all(project, "Our own C++ work")
     append(template / "template" / ".gitignore", "*.prof\n")
     release(template, "v1.1.0")
 
     update(project)
 
-    assert recorded_answers(project)["cpp_layout"] == "split"
-    assert not (project / "src" / "cpp").exists()
-    kernels = (project / "src" / "core" / "kernels.inl").read_text(encoding="utf-8")
+    assert recorded_answers(project)["cpp_layout"] == "include"
+    assert not (project / "src" / "core").exists()
+    kernels = (project / "src" / "lib" / "kernels.cpp").read_text(encoding="utf-8")
     assert kernels.endswith(KERNEL_EDIT)
     assert sorted(status(project)) == [" M .copier-answers.yml", " M .gitignore"]
+
+
+def commit_before_include_layout() -> str:
+    """The template's last commit before new projects got include/ and src/lib/: projects
+    made from the main branch then have src/core/ and src/bindings/ (cpp_layout: split)."""
+    introduced = run(
+        "git", "log", "--format=%H", "-S", "include (include/<module>/", "--", "copier.yml",
+        cwd=ROOT,
+    ).split()  # fmt: skip
+    assert introduced, "no commit of copier.yml introduces the include layout"
+    return run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
+
+
+BINDINGS_EDIT = "\n// The project's own binding notes.\n"
+
+
+def test_project_made_before_include_keeps_its_cpp_package_and_tests(
+    tmp_path: Path,
+) -> None:
+    """An update from the commit before the layout changed: the user's edits to the
+    bindings, the kernels and the package survive, the old C++ and tests stay as they
+    were (rendered from legacy/), the rest updates, and no --trust is needed."""
+    project = generate(ROOT, tmp_path / "fast-stats", commit_before_include_layout())
+    assert recorded_answers(project)["cpp_layout"] == "split"
+    append(project / "src" / "core" / "kernels.inl", KERNEL_EDIT)
+    append(project / "src" / "bindings" / "pybind11.cpp", BINDINGS_EDIT)
+    append(project / "src" / MODULE / "__init__.py", USER_FUNCTION)
+    commit_all(project, "Our own C++ and Python work")
+    before = files(project)
+
+    update(project, vcs_ref="HEAD")  # unsafe=False: a migration would refuse to run
+
+    assert recorded_answers(project)["cpp_layout"] == "split"
+    after = files(project)
+    kept = [n for n in before if n.startswith(("src/", "tests/", "CMakeLists.txt"))]
+    assert len(kept) >= 15
+    for name in kept:
+        assert after[name] == before[name], name
+    assert not (project / "include").exists()
+    assert not (project / "src" / "lib").exists()
+    assert not list(project.rglob("*.rej"))
+    assert not CONFLICT_MARKERS.search(
+        "\n".join(t.decode(errors="replace") for t in after.values())
+    )
+    # The rest of the project took the template's changes: lint runs the pre-commit hooks.
+    assert '"pre-commit", "run", "--all-files"' in after["noxfile.py"].decode()
 
 
 RENAME_FROM, RENAME_TO = "tests/test_properties.py", "tests/test_property_based.py"
