@@ -33,7 +33,7 @@ def with_planted_bug(clean: Path, tmp_path: Path, tail_loop: str) -> Path:
     """A copy of the clean project whose axpy kernel ends with `tail_loop` instead."""
     root = tmp_path / "fast-stats"
     shutil.copytree(clean, root, ignore=shutil.ignore_patterns(".nox", "build"))
-    kernels = cpp_sources(root)[0] / "kernels.inl"
+    kernels = cpp_sources(root).kernels
     source = kernels.read_text(encoding="utf-8")
     assert source.count(TAIL_LOOP) == 1
     kernels.write_text(source.replace(TAIL_LOOP, tail_loop), encoding="utf-8")
@@ -73,7 +73,7 @@ def test_out_of_bounds_write_fails_with_the_asan_report(
     assert "ERROR: AddressSanitizer: heap-buffer-overflow" in proc.stdout, proc.stdout
     # x[n] is read before out[n] is written: the first bad access found is either.
     assert re.search(r"(READ|WRITE) of size \d+", proc.stdout)
-    assert "kernels.inl" in proc.stdout  # the report names the line, from the -g build
+    assert "kernels.cpp" in proc.stdout  # the report names the line, from the -g build
     assert "Session sanitize failed" in proc.stdout
 
 
@@ -104,5 +104,5 @@ def test_thread_sanitizer_reports_a_planted_data_race(
     proc = nox_sanitize(root, "--", "--thread")
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "WARNING: ThreadSanitizer: data race" in proc.stdout, proc.stdout[-5000:]
-    assert "kernels.inl" in proc.stdout
+    assert "kernels.cpp" in proc.stdout
     assert "Session sanitize failed" in proc.stdout

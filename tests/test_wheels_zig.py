@@ -165,10 +165,10 @@ def test_same_commit_same_bytes(
     args = ["--backend", "zig", "--python", "3.11"]
     run(tool("nox"), "-s", "wheels", "--", *args, cwd=root, env=ccache_env)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == first
-    # ccache knew zig through the new run's wrapper scripts: the core's files (every .cpp
-    # but the bindings', whose headers sit in a new build-isolation folder) were hits.
-    core = list(cpp_sources(root)[0].glob("*.cpp"))
-    assert ccache_hits(ccache_env) >= len(core)
+    # ccache knew zig through the new run's wrapper scripts: the library's files (every
+    # .cpp but the bindings', whose headers sit in a new build-isolation folder) were hits.
+    library = list(cpp_sources(root).library.glob("*.cpp"))
+    assert ccache_hits(ccache_env) >= len(library)
 
 
 @pytest.fixture
@@ -201,8 +201,8 @@ def nox_wheels(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_build_failure_shows_log_and_leaves_no_wheel(project_copy: Path) -> None:
-    core = cpp_sources(project_copy)[0] / "core.cpp"
-    core.write_text(core.read_text() + "\nthis is not C++;\n")
+    source = cpp_sources(project_copy).kernels
+    source.write_text(source.read_text() + "\nthis is not C++;\n")
     proc = nox_wheels(project_copy)
     assert proc.returncode != 0
     assert "error: build with" in proc.stdout

@@ -136,11 +136,11 @@ def cross_env(
     """Environment and scikit-build-core settings that cross-compile for arch.
 
     The toolchain file makes CMake cross-compile (CMAKE_SYSTEM_PROCESSOR leaves the x86
-    per-ISA files out); SETUPTOOLS_EXT_SUFFIX and _PYTHON_HOST_PLATFORM give
+    ISA flags out); SETUPTOOLS_EXT_SUFFIX and _PYTHON_HOST_PLATFORM give
     scikit-build-core the target's extension suffix and wheel platform tag. The host
     CPython's headers are used: they match the target's but for pyconfig.h lines that
-    change no type or layout (docs/wheels.md shows the diff). interpreter runs the
-    target's CPython of the same version (emulated_python).
+    change no type or layout. interpreter runs the target's CPython of the same version
+    (emulated_python).
     """
     toolchain = work / f"toolchain-{arch}.cmake"
     toolchain.write_text(
