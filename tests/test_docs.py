@@ -20,6 +20,7 @@ from conftest import (
     COMPUTED,
     QUESTIONS,
     ROOT,
+    git,
     lint_env,
     load_generator,
     render,
@@ -205,7 +206,8 @@ def test_changelog_page_links_stay_inside_the_site(pages: dict[str, str]) -> Non
 # --- the tutorial ------------------------------------------------------------------------
 
 EDIT = re.compile(
-    r"in\s+`(?P<file>[^`]+)`, (?P<where>before|after) the line\s+(?P<containing>containing\s+)?"
+    r"in\s+`(?P<file>[^`]+)`,\s+(?P<where>before|after)\s+the\s+line\s+"
+    r"(?P<containing>containing\s+)?"
     r"`(?P<anchor>[^`]+)`,\s+add:\s*\n\n```\w*\n(?P<code>.*?)\n```",
     re.IGNORECASE | re.DOTALL,
 )
@@ -223,9 +225,42 @@ CREATE = re.compile(
 )
 
 
-def apply_tutorial(project: Path) -> list[str]:
-    """Make the tutorial's edits in a rendered project, in its order; the files changed."""
-    text = TUTORIAL.read_text(encoding="utf-8")
+HEADING = re.compile(r"(#{2,6}) (.+)")
+# A section for one binding library: "#### With pybind11", "#### With nanobind".
+BINDING_HEADING = re.compile(r"with (pybind11|nanobind)", re.IGNORECASE)
+# The files a reader edits or creates to add the tutorial's function, besides the bindings
+# file; `nox -s stubs` then writes the fifth, the stub.
+TUTORIAL_FILES = {
+    "src/lib/kernels.cpp",
+    "include/fast_stats/fast_stats.hpp",
+    "tests/test_scale.py",
+}
+STUB = "src/fast_stats/_core.pyi"
+
+
+def tutorial_for(bindings: str) -> str:
+    """The tutorial as a reader whose project uses `bindings` follows it: without the
+    sections for the other binding library, each up to the next heading of its level."""
+    kept, skipping, fenced = [], 0, False
+    for line in TUTORIAL.read_text(encoding="utf-8").splitlines(keepends=True):
+        fenced ^= line.startswith("```")
+        heading = None if fenced else HEADING.fullmatch(line.rstrip("\n"))
+        if heading:
+            level = len(heading[1])
+            if skipping and level <= skipping:
+                skipping = 0
+            binding = BINDING_HEADING.fullmatch(heading[2].strip())
+            if not skipping and binding and binding[1].lower() != bindings:
+                skipping = level
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
+def apply_tutorial(project: Path, bindings: str) -> list[str]:
+    """Make the tutorial's edits for `bindings` in a rendered project, in its order; the
+    files changed."""
+    text = tutorial_for(bindings)
     steps = sorted(
         (m.start(), kind, m)
         for kind, pattern in (
@@ -236,6 +271,10 @@ def apply_tutorial(project: Path) -> list[str]:
         )
         for m in pattern.finditer(text)
     )
+    # Every code block the reader is told to add or create is a step: none is skipped
+    # because its sentence is worded in a way the patterns above do not read.
+    blocks = re.findall(r"(?:add|create `[^`]+`):\s*\n\n```", text, re.IGNORECASE)
+    assert len(steps) == len(blocks), "a step of the tutorial is not understood"
     changed = []
     for _, kind, m in steps:
         path = project / m["file"]
@@ -277,43 +316,62 @@ def test_tutorial_edits_apply_to_a_generated_project(
     tmp_path: Path, bindings: str
 ) -> None:
     """Every file and line the tutorial names exists, once, in a project made today; adding
-    a function takes three files and a test, whichever the binding library."""
+    a function takes four files edited by hand, whichever the binding library, and they
+    are formatted as the project's hooks want."""
     project = render(tmp_path / "fast-stats", bindings=bindings)
-    changed = apply_tutorial(project)
-    assert set(changed) == {
-        "src/core/kernels.inl",
-        "src/core/sums.def",
-        "src/fast_stats/__init__.py",
-        "tests/test_asum.py",
-    }
-    init = (project / "src" / "fast_stats" / "__init__.py").read_text(encoding="utf-8")
-    assert '"asum"' in init.split("__all__", 1)[1].split("]", 1)[0]
-    compile(init, "__init__.py", "exec")
+    changed = apply_tutorial(project, bindings)
+    cpp = f"src/bindings/{bindings}.cpp"
+    assert set(changed) == {*TUTORIAL_FILES, cpp}
+    assert STUB not in changed, "`nox -s stubs` writes the stub, not the reader"
+    sources = [p for p in changed if p.endswith((".cpp", ".hpp"))]
+    run(tool("clang-format"), "--dry-run", "--Werror", *sources, cwd=project)
+    run(tool("ruff"), "check", "tests/test_scale.py", cwd=project)
+    run(tool("ruff"), "format", "--check", "tests/test_scale.py", cwd=project)
+
+
+def test_tutorial_has_a_section_for_each_binding_library() -> None:
+    """Each reader sees only their binding library's steps, and the same steps otherwise."""
+    pybind11, nanobind = tutorial_for("pybind11"), tutorial_for("nanobind")
+    assert "py::gil_scoped_release" in pybind11
+    assert "nb::" not in pybind11
+    assert "nb::gil_scoped_release" in nanobind
+    assert "py::" not in nanobind
+    for text in (pybind11, nanobind):
+        assert "## 4. Make the wheels" in text
+        assert "create `tests/test_scale.py`" in text.lower()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bindings", ["pybind11", "nanobind"])
 def test_tutorial_project_passes_lint_and_tests(tmp_path: Path, bindings: str) -> None:
-    """Follow the tutorial: the edited project passes `nox -s lint tests-X.Y`, and the
-    stub the build wrote has the new function."""
+    """Follow the tutorial in a project kept in git: `nox -s stubs` writes `scale` into the
+    stub, `nox -s lint tests-X.Y` passes with the new tests, and five files changed."""
     project = render(tmp_path / "fast-stats", bindings=bindings)
-    apply_tutorial(project)
+    # git init with every file added; the hooks come from the offline store.
+    env = lint_env(project)
+    git("commit", "-qm", "Start from the template", cwd=project)
+    apply_tutorial(project, bindings)
+    run(tool("nox"), "-s", "stubs", cwd=project, env=env)
+    # The hooks check the files git tracks, the new test too.
+    git("add", "-A", cwd=project)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    env = lint_env(project)  # the tutorial's project is in git, its new test added too
     output = run(
         tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project, env=env
     )
     assert "Session lint was successful" in output
     assert f"Session tests-{version} was successful" in output
-    assert re.search(r"test_asum\.py::test_asum_matches_numpy\[\S+\] PASSED", output)
-    assert re.search(r"test_asum\.py::test_asum_gives_the_same_bits\S+ PASSED", output)
-    stubs = list(
-        (project / ".nox").glob(
-            "tests-*/lib/python*/site-packages/fast_stats/_core.pyi"
-        )
+    for test in (
+        r"test_scale_matches_numpy\[\S+\]",
+        "test_scale_converts_other_input",
+        "test_scale_refuses_what_is_not_real_numbers",
+    ):
+        assert re.search(rf"tests/test_scale\.py::{test} PASSED", output), test
+    assert "test_stub.py::test_stub_matches_the_compiled_module PASSED" in output
+    status = git("status", "--porcelain", cwd=project).splitlines()
+    assert sorted(line[3:] for line in status) == sorted(
+        {*TUTORIAL_FILES, f"src/bindings/{bindings}.cpp", STUB}
     )
-    assert len(stubs) == 1
-    assert re.search(r"def asum\(x: .*\) -> float \| None", stubs[0].read_text())
+    assert "def scale(" in (project / STUB).read_text(encoding="utf-8")
 
 
 # --- the site ----------------------------------------------------------------------------
