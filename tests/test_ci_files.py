@@ -22,7 +22,16 @@ from typing import Any
 import pytest
 import yaml
 from cibuildwheel.util.packaging import find_compatible_wheel
-from conftest import QUESTIONS, ROOT, git, load_wheels_tool, render, run, tool
+from conftest import (
+    QUESTIONS,
+    ROOT,
+    git,
+    load_wheels_tool,
+    recorded_answers,
+    render,
+    run,
+    tool,
+)
 from identify import identify
 from precommit_offline import offline_env
 
@@ -435,7 +444,8 @@ def test_pre_commit_hooks_pass(project: tuple[Path, dict[str, Any]]) -> None:
     for name in run("git", "ls-files", cwd=root).split():
         for tag in identify.tags_from_path(str(root / name)) | {"file"}:
             files.setdefault(tag, set()).add(name)
-    assert files["c++"] >= {"src/lib/kernels.cpp", "include/fast_stats/fast_stats.hpp"}
+    module = recorded_answers(root)["module_name"]
+    assert files["c++"] >= {"src/lib/kernels.cpp", f"include/{module}/{module}.hpp"}
     assert files["markdown"] == {"README.md"}
     hooks = [h["id"] for repo in load_yaml(config)["repos"] for h in repo["hooks"]]
     assert len(hooks) == len(set(hooks)) >= 15
