@@ -21,7 +21,8 @@ def tests(session: nox.Session) -> None:
     """Run the template's tests: render every answer set, then build and test projects."""
     # The docs group too: tests/test_docs.py builds the documentation site strictly.
     session.install(*nox.project.dependency_groups(PYPROJECT, "test", "docs"))
-    session.run("pytest", *session.posargs)
+    # The slowest tests, at the end of every run: where the suite's time goes.
+    session.run("pytest", "--durations=50", *session.posargs)
 
 
 @nox.session
