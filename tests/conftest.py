@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,23 @@ def tool(name: str) -> str:
         f"{name} is not installed; the template's test dependencies provide it"
     )
     return found
+
+
+def noxfile_values(root: Path, *names: str) -> dict[str, Any]:
+    """The module-level values `names` of a project's noxfile, as it computes them (own
+    process; only its standard output is read, so logs on stderr stay out of the JSON)."""
+    code = (
+        "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
+        "print(json.dumps({k: ns[k] for k in sys.argv[2:]}))"
+    )
+    cmd = [sys.executable, "-c", code, str(root / "noxfile.py"), *names]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail(
+            f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+        )
+    values: dict[str, Any] = json.loads(proc.stdout)
+    return values
 
 
 def lint_env(root: Path) -> dict[str, str]:

@@ -27,6 +27,7 @@ from conftest import (
     ROOT,
     git,
     load_wheels_tool,
+    noxfile_values,
     recorded_answers,
     render,
     run,
@@ -263,7 +264,10 @@ def test_ci_lints_and_tests_oldest_and_newest_cpython(
     assert matrix["python-version"] == expected
     sessions = {f"tests-{v}" for v in [*pythons, *free_threaded(data)]}
     assert {f"tests-{v}" for v in expected} <= sessions
-    assert noxfile_facts(root)["PYTHONS"] == [*pythons, *free_threaded(data)]
+    assert noxfile_values(root, "PYTHONS")["PYTHONS"] == [
+        *pythons,
+        *free_threaded(data),
+    ]
     assert {os.split("-")[0] for os in matrix["os"]} == {"ubuntu", "macos", "windows"}
     # The newest tested is the newest the project declares.
     classifiers = load_toml(root / "pyproject.toml")["project"]["classifiers"]
@@ -317,18 +321,6 @@ def test_cd_builds_everywhere_and_publishes_with_trusted_publishing(
     assert publish["steps"][1]["with"]["subject-path"] == "dist/*"
 
 
-def noxfile_facts(root: Path) -> dict[str, Any]:
-    """PYTHONS as the project's noxfile computes it (own process)."""
-    code = (
-        "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
-        "print(json.dumps({k: ns[k] for k in ('PYTHONS',)}))"
-    )
-    facts: dict[str, Any] = json.loads(
-        stdout_of(sys.executable, "-c", code, root / "noxfile.py", cwd=root)
-    )
-    return facts
-
-
 def cibuildwheel_wheels(identifiers: list[str], py_api: str | None) -> list[str]:
     """The wheels cibuildwheel ends with, as "python-abi" tags, for these identifiers.
 
@@ -363,7 +355,7 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
     assert cibw["manylinux-x86_64-image"] == cibw["manylinux-aarch64-image"] == policy
     assert cibw["test-groups"] == ["test"]
     # The noxfile reads the same range (from the classifiers).
-    facts = noxfile_facts(root)
+    facts = noxfile_values(root, "PYTHONS")
     assert facts["PYTHONS"] == [*pythons, *free_threaded(data)]
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
     # What cibuildwheel selects on each runner of cd.yml: every supported CPython and the

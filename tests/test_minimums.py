@@ -8,14 +8,13 @@ the session tests. The slow test that runs the session itself is in tests/test_b
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import declared_floors, render, run
+from conftest import declared_floors, noxfile_values, render, run
 from packaging.version import Version
 
 
@@ -28,21 +27,9 @@ def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target / "bin" / "uv"
 
 
-def noxfile_values(root: Path) -> dict[str, Any]:
-    """LOWEST_DIRECT and PYTHONS as the project's noxfile computes them (own process)."""
-    code = (
-        "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
-        "print(json.dumps({k: ns[k] for k in ('LOWEST_DIRECT', 'PYTHONS')}))"
-    )
-    values: dict[str, Any] = json.loads(
-        run(sys.executable, "-c", code, root / "noxfile.py", cwd=root)
-    )
-    return values
-
-
 def lowest_resolution(uv: Path, root: Path, tmp_path: Path) -> dict[str, Version]:
     """What the minimums session's `uv pip install` installs: {name: version}."""
-    values = noxfile_values(root)
+    values = noxfile_values(root, "LOWEST_DIRECT", "PYTHONS")
     venv = tmp_path / "venv"
     run(uv, "venv", "--quiet", "--python", f"python{values['PYTHONS'][0]}", venv)
     output = run(
