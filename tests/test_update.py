@@ -37,7 +37,7 @@ USER_FUNCTION = '''
 
 def norm(x: list[float]) -> float:
     """Return the Euclidean norm of ``x`` (the project's own addition)."""
-    return float(dot(x, x)) ** 0.5
+    return float(dot(x, x) ** 0.5)
 '''
 USER_TEST = f'''"""Tests of the project's own additions to the template."""
 
