@@ -161,20 +161,28 @@ def tool(name: str) -> str:
     return found
 
 
-def noxfile_values(root: Path, *names: str) -> dict[str, Any]:
-    """The module-level values `names` of a project's noxfile, as it computes them (own
-    process; only its standard output is read, so logs on stderr stay out of the JSON)."""
-    code = (
-        "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
-        "print(json.dumps({k: ns[k] for k in sys.argv[2:]}))"
-    )
-    cmd = [sys.executable, "-c", code, str(root / "noxfile.py"), *names]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+def stdout_of(*args: str | Path, cwd: Path) -> str:
+    """A command's standard output alone (logs on stderr stay out of its JSON)."""
+    cmd = [str(a) for a in args]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         pytest.fail(
             f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
         )
-    values: dict[str, Any] = json.loads(proc.stdout)
+    return proc.stdout
+
+
+def noxfile_values(root: Path, *names: str) -> dict[str, Any]:
+    """The module-level values `names` of a project's noxfile, as it computes them (own
+    process)."""
+    code = (
+        "import json, runpy, sys; ns = runpy.run_path(sys.argv[1]); "
+        "print(json.dumps({k: ns[k] for k in sys.argv[2:]}))"
+    )
+    output = stdout_of(
+        sys.executable, "-c", code, root / "noxfile.py", *names, cwd=root
+    )
+    values: dict[str, Any] = json.loads(output)
     return values
 
 

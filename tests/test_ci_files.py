@@ -31,6 +31,7 @@ from conftest import (
     recorded_answers,
     render,
     run,
+    stdout_of,
     tool,
 )
 from identify import identify
@@ -79,17 +80,6 @@ CIBW_TARGETS = [
     ("macos", "arm64", "macosx_arm64"),
     ("windows", "auto64", "win_amd64"),
 ]
-
-
-def stdout_of(*args: str | Path, cwd: Path) -> str:
-    """A command's standard output alone (logs on stderr stay out of its JSON)."""
-    cmd = [str(a) for a in args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        pytest.fail(
-            f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
-        )
-    return proc.stdout
 
 
 @pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))
