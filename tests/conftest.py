@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +29,49 @@ else:
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One compiler cache for every build of the run, and of later runs on this machine.
+
+    Generated projects compile through ccache when it is installed. Each test renders its
+    project into a new temporary folder, so ccache is told to hash paths relative to it
+    (base_dir) and not the build folder's own path (hash_dir): identical sources then hit,
+    whichever render compiled them first. Tests that count hits use a cache of their own.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    os.environ.setdefault(
+        "CCACHE_DIR", str(cache / "fast-cpp-extension-tests" / "ccache")
+    )
+    os.environ["CCACHE_BASEDIR"] = tempfile.gettempdir()
+    os.environ["CCACHE_NOHASHDIR"] = "true"
+
+
+# The test files that take longest, longest first, as measured (docs/maintainers.md, "The
+# suite's time"). Each worker takes whole files in this order, so the long files start at
+# once and the short ones fill in at the end. A new slow file goes in here by its time.
+LONGEST_FIRST = [
+    "test_wheels_zig.py",
+    "test_nanobind.py",
+    "test_newer_cpythons.py",
+    "test_wheels_aarch64.py",
+    "test_build.py",
+    "test_docs.py",
+    "test_sanitize.py",
+    "test_ci_files.py",
+    "test_dev.py",
+    "test_update.py",
+    "test_render.py",
+    "test_refused.py",
+    "test_wheels_container.py",
+    "test_manylinux_image.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files of LONGEST_FIRST first, in its order; the others after them."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def load_generator() -> ModuleType:
@@ -198,13 +242,15 @@ def lint_env(root: Path) -> dict[str, str]:
     return offline_env(root)
 
 
-def nox_lint_tests_build(root: Path, oldest: str, newest: str) -> str:
+def nox_lint_tests_build(
+    root: Path, oldest: str, newest: str, *nox_options: str
+) -> str:
     """Run a generated project's `nox -s lint tests-OLDEST tests-NEWEST build`; its output."""
     for version in (oldest, newest):
         # A pyenv shim is on PATH even when its version is not selected: ask it to run.
         run(f"python{version}", "-c", "pass")
     sessions = ["lint", f"tests-{oldest}", f"tests-{newest}", "build"]
-    return run(tool("nox"), "-s", *sessions, cwd=root, env=lint_env(root))
+    return run(tool("nox"), *nox_options, "-s", *sessions, cwd=root, env=lint_env(root))
 
 
 def declared_floors(root: Path) -> dict[str, Version]:

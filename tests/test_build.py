@@ -41,6 +41,8 @@ def test_own_tests_pass_in_fresh_venv(
 ) -> None:
     _, output = default_project
     assert_tests_passed(output, version)
+    # uv, which the template's tests install: nox's first choice ("uv|virtualenv").
+    assert f"Creating virtual environment (uv) using python{version}" in output
 
 
 def test_lint_session_passes(default_project: tuple[Path, str]) -> None:

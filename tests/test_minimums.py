@@ -9,22 +9,18 @@ the session tests. The slow test that runs the session itself is in tests/test_b
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import declared_floors, noxfile_values, render, run
+from conftest import declared_floors, noxfile_values, render, run, tool
 from packaging.version import Version
 
 
 @pytest.fixture(scope="session")
-def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """uv from PyPI, as the session installs it; not into this venv, where nox would
-    take it up as its venv backend."""
-    target = tmp_path_factory.mktemp("uv")
-    run(sys.executable, "-m", "pip", "install", "--quiet", "--target", target, "uv")
-    return target / "bin" / "uv"
+def uv() -> Path:
+    """uv from PyPI, as the session installs it (the template's tests install it too)."""
+    return Path(tool("uv"))
 
 
 def lowest_resolution(uv: Path, root: Path, tmp_path: Path) -> dict[str, Version]:

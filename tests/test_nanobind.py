@@ -160,10 +160,12 @@ def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
 
 @pytest.fixture(scope="session")
 def nanobind_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A nanobind project after `nox -s lint tests-3.10 tests-3.13 build` (run once)."""
+    """A nanobind project after `nox -s lint tests-3.10 tests-3.13 build` (run once), with
+    virtualenv and pip: the other projects' sessions take uv, which the tests install."""
     dest = tmp_path_factory.mktemp("nanobind") / "fast-stats"
     root = render(dest, bindings="nanobind", python_min=OLDEST, stable_abi=False)
-    output = nox_lint_tests_build(root, OLDEST, NEWEST)
+    backend = ("--force-venv-backend", "virtualenv")
+    output = nox_lint_tests_build(root, OLDEST, NEWEST, *backend)
     return root, output
 
 
@@ -175,6 +177,7 @@ def test_nanobind_project_passes_its_tests(
     _, output = nanobind_project
     assert_tests_passed(output, version)
     assert "Session lint was successful" in output
+    assert f"Creating virtual environment (virtualenv) using python{version}" in output
 
 
 @pytest.mark.slow
