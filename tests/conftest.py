@@ -253,6 +253,17 @@ def nox_lint_tests_build(
     return run(tool("nox"), *nox_options, "-s", *sessions, cwd=root, env=lint_env(root))
 
 
+def venv_maker(root: Path, session: str) -> str:
+    """What made a nox session's venv, "uv" or "virtualenv", from its pyvenv.cfg."""
+    venv = root / ".nox" / session.replace(".", "-")
+    cfg = (venv / "pyvenv.cfg").read_text(encoding="utf-8")
+    makers = [
+        m for m in ("uv", "virtualenv") if re.search(rf"^{m} = ", cfg, re.MULTILINE)
+    ]
+    assert len(makers) == 1, cfg
+    return makers[0]
+
+
 def declared_floors(root: Path) -> dict[str, Version]:
     """The `>=` floors of a project's build requirements, dependencies and test group:
     what `nox -s minimums` installs."""

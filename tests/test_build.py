@@ -16,6 +16,7 @@ from conftest import (
     render,
     run,
     tool,
+    venv_maker,
 )
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -39,10 +40,10 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
 def test_own_tests_pass_in_fresh_venv(
     default_project: tuple[Path, str], version: str
 ) -> None:
-    _, output = default_project
+    root, output = default_project
     assert_tests_passed(output, version)
     # uv, which the template's tests install: nox's first choice ("uv|virtualenv").
-    assert f"Creating virtual environment (uv) using python{version}" in output
+    assert venv_maker(root, f"tests-{version}") == "uv"
 
 
 def test_lint_session_passes(default_project: tuple[Path, str]) -> None:

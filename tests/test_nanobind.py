@@ -19,6 +19,7 @@ from conftest import (
     render,
     run,
     tool,
+    venv_maker,
 )
 
 # The CPythons this machine must have for the slow tests (.ci/run exposes pyenv's).
@@ -174,10 +175,10 @@ def nanobind_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, st
 def test_nanobind_project_passes_its_tests(
     nanobind_project: tuple[Path, str], version: str
 ) -> None:
-    _, output = nanobind_project
+    root, output = nanobind_project
     assert_tests_passed(output, version)
     assert "Session lint was successful" in output
-    assert f"Creating virtual environment (virtualenv) using python{version}" in output
+    assert venv_maker(root, f"tests-{version}") == "virtualenv"
 
 
 @pytest.mark.slow
