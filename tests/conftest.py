@@ -51,17 +51,17 @@ def pytest_configure(config: pytest.Config) -> None:
 # suite's time"). Each worker takes whole files in this order, so the long files start at
 # once and the short ones fill in at the end. A new slow file goes in here by its time.
 LONGEST_FIRST = [
-    "test_wheels_zig.py",
-    "test_nanobind.py",
-    "test_newer_cpythons.py",
     "test_wheels_aarch64.py",
+    "test_nanobind.py",
+    "test_wheels_zig.py",
+    "test_newer_cpythons.py",
     "test_build.py",
-    "test_docs.py",
     "test_sanitize.py",
+    "test_docs.py",
     "test_ci_files.py",
+    "test_render.py",
     "test_dev.py",
     "test_update.py",
-    "test_render.py",
     "test_refused.py",
     "test_wheels_container.py",
     "test_manylinux_image.py",

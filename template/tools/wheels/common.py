@@ -62,10 +62,7 @@ def install_once(module: str, step: str, *requirements: str) -> None:
     """Install what a route needs into this Python, unless `module` imports already."""
     if importlib.util.find_spec(module) is not None:
         return
-    pip = [sys.executable, "-m", "pip", "install"]
-    if importlib.util.find_spec("pip") is None:  # a venv made by uv
-        pip = ["uv", "pip", "install", "--python", sys.executable]
-    run(step, [*pip, *requirements])
+    run(step, [sys.executable, "-m", "pip", "install", *requirements])
     importlib.invalidate_caches()
 
 
