@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 import copier
+import debian_testing
 import pytest
 import yaml
 from packaging.requirements import Requirement
@@ -39,10 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     (base_dir) and not the build folder's own path (hash_dir): identical sources then hit,
     whichever render compiled them first. Tests that count hits use a cache of their own.
     """
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    os.environ.setdefault(
-        "CCACHE_DIR", str(cache / "fast-cpp-extension-tests" / "ccache")
-    )
+    os.environ.setdefault("CCACHE_DIR", str(debian_testing.cache_dir() / "ccache"))
     os.environ["CCACHE_BASEDIR"] = tempfile.gettempdir()
     os.environ["CCACHE_NOHASHDIR"] = "true"
 

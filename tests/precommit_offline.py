@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from debian_testing import cache_dir
 from pre_commit.store import Store
 
 # The file types of upstream's clang-format hook (the template's config narrows them).
@@ -179,12 +180,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def cache_root() -> Path:
-    """The tests' cache shared by runs on this machine (as tests/debian_testing.py's)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fast-cpp-extension-tests"
-
-
 def repositories(config: Path) -> list[tuple[str, str, tuple[str, ...]]]:
     """(repo URL, rev, additional_dependencies) for each store row pre-commit will ask for.
 
@@ -233,7 +228,7 @@ def seeded_store(config: Path) -> Path:
     """The pre-commit store whose rows are the stand-ins of config's hook repositories."""
     rows = repositories(config)
     key = hashlib.sha256(json.dumps([rows, STANDINS, BACKEND]).encode()).digest()
-    store = cache_root() / f"pre-commit-{base64.b32encode(key[:10]).decode().lower()}"
+    store = cache_dir() / f"pre-commit-{base64.b32encode(key[:10]).decode().lower()}"
     store.parent.mkdir(parents=True, exist_ok=True)
     complete = store / ".precommit-offline-complete"
     # One seeder at a time, across processes; the rows hold the stand-ins' absolute paths,
