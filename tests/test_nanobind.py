@@ -125,7 +125,7 @@ def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
     monkeypatch.setattr(
         zig,
         "zig_tools",
-        lambda target, d: dict.fromkeys(("cc", "c++", "ar", "ranlib"), "zig"),
+        lambda target, d, cache: dict.fromkeys(("cc", "c++", "ar", "ranlib"), "zig"),
     )
     # zig_tools, faked above, is what installs ziglang.
     monkeypatch.setattr(zig.importlib.metadata, "version", lambda name: "0.15.1")

@@ -51,7 +51,8 @@ def timings(project: Path, versions: list[str] | None, work: Path) -> str:
     cache = work / "zig-cache"  # cold: empty
     env = {**os.environ, "CCACHE_DISABLE": "1", "ZIG_GLOBAL_CACHE_DIR": str(cache)}
     target = zig_route.Target(policy, platform.machine())
-    _, zig, config = zig_route.zig_env(target, work, env)
+    cli = importlib.import_module("wheels.cli")
+    _, zig, config = zig_route.zig_env(target, work, env, cli.DEFAULT_CACHE)
 
     def seconds(version: str, compiler: str) -> float:
         out = Path(tempfile.mkdtemp(dir=work))

@@ -114,7 +114,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--cache",
         type=as_folder,
         default=DEFAULT_CACHE,
-        help="where the emulated root and its test wheels are kept (default: %(default)s)",
+        help="where zig, the emulated root and its test wheels are kept (default: %(default)s)",
     )
     # Set by `nox -s wheels` from pyproject.toml: the policy, the CPythons and the tests.
     parser.add_argument("--policy", required=True, help=argparse.SUPPRESS)
