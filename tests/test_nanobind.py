@@ -99,9 +99,12 @@ def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
 
     def fake_run(step: str, cmd: list[str], **kwargs: object) -> str:
         steps.append(step)
-        out = Path(cmd[cmd.index("-w") + 1]) if "-w" in cmd else None
+        # uv build's --out-dir, auditwheel repair's -w
+        flag = next((f for f in ("--out-dir", "-w") if f in cmd), None)
+        out = Path(cmd[cmd.index(flag) + 1]) if flag else None
         if step.startswith("build with"):  # what scikit-build-core names each wheel
-            abi = "cp" + cmd[0].rsplit("/", 1)[-1].replace(".", "")
+            exe = cmd[cmd.index("--python") + 1]
+            abi = "cp" + exe.rsplit("/", 1)[-1].replace(".", "")
             python = abi.rstrip("t")
             name = (
                 "cp312-abi3"

@@ -58,11 +58,17 @@ def version_key(version: str) -> tuple[int, int, int]:
     return int(major), int(minor), int(version.endswith("t"))
 
 
+def uv(*args: str) -> list[str]:
+    """A uv command, run from this Python's uv package: the uv that nox made the session's
+    venv with may not be on PATH."""
+    return [sys.executable, "-m", "uv", *args]
+
+
 def install_once(module: str, step: str, *requirements: str) -> None:
     """Install what a route needs into this Python, unless `module` imports already."""
     if importlib.util.find_spec(module) is not None:
         return
-    run(step, [sys.executable, "-m", "pip", "install", *requirements])
+    run(step, uv("pip", "install", "--python", sys.executable, *requirements))
     importlib.invalidate_caches()
 
 

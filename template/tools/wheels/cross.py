@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .common import ARCHES, Tests, fail, run, run_tests
+from .common import ARCHES, Tests, fail, run, run_tests, uv
 
 DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 # The emulated root: Debian bookworm's CPython 3.11 of the target. Bump the recipe when it
@@ -104,10 +104,11 @@ def tests_emulated(
     site = tests.cache / f"test-target-{arch}-{version}-{key}"
     if not (site / ".complete").is_file():
         shutil.rmtree(site, ignore_errors=True)
-        install = [sys.executable, "-m", "pip", "install", "--no-compile", "--target"]
-        install += [str(site), "--only-binary=:all:", f"--python-version={version}"]
-        tags = ("manylinux2014", "manylinux_2_28")
-        install += [f"--platform={tag}_{arch}" for tag in tags]
+        install = uv(
+            "pip", "install", "--python", sys.executable, "--target", str(site)
+        )
+        install += ["--only-binary=:all:", f"--python-version={version}"]
+        install += [f"--python-platform={arch}-manylinux_2_28"]
         step = f"install {' '.join(requires)} for CPython {version} on {arch}"
         run(step, [*install, *requires])
         (site / ".complete").touch()
