@@ -67,9 +67,13 @@ LONGEST_FIRST = [
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the files of LONGEST_FIRST first, in its order; the others after them."""
+    """Run the files of LONGEST_FIRST first, in its order; the others after them. A test
+    of no xdist_group joins its file's, so one worker makes a file's shared builds once."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 def load_generator() -> ModuleType:
