@@ -413,6 +413,47 @@ def test_cross_env_targets_aarch64(
     assert 'set(CMAKE_CXX_COMPILER "/zig/c++")' in text
 
 
+def test_zig_runs_from_one_copy_per_ziglang_version(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # zig's own cache holds only for the same zig files at the same path: every run and
+    # every project use the copy in the cache, not their session venv's new install.
+    installed = tmp_path / "venv-a" / "ziglang"
+    installed.mkdir(parents=True)
+    (installed / "zig").write_text("zig 0.16.0")
+
+    class Ziglang:
+        version = "0.16.0"
+
+        @staticmethod
+        def locate_file(name: str) -> Path:
+            return installed.parent / name
+
+    zig = wheels.zig
+    monkeypatch.setattr(zig, "install_once", lambda *args: None)
+    monkeypatch.setattr(zig.importlib.metadata, "distribution", lambda name: Ziglang)
+    cache = tmp_path / "cache"
+    first = zig.zig_executable(cache)
+    assert first == cache / "ziglang-0.16.0" / "zig"
+    assert first.read_text() == "zig 0.16.0"
+    assert f"--> copy ziglang to {first.parent}" in capsys.readouterr().out
+    # The next run's venv is another install: the copy is used, as it is, not renewed.
+    installed = tmp_path / "venv-b" / "ziglang"
+    installed.mkdir(parents=True)
+    (installed / "zig").write_text("zig 0.16.0, another install")
+    inode = first.stat().st_ino
+    assert zig.zig_executable(cache) == first
+    assert first.stat().st_ino == inode
+    assert "copy ziglang" not in capsys.readouterr().out
+    assert sorted(p.name for p in cache.iterdir()) == ["ziglang-0.16.0"]
+    # A new ziglang gets a copy of its own.
+    Ziglang.version = "0.17.0"
+    assert zig.zig_executable(cache) == cache / "ziglang-0.17.0" / "zig"
+
+
 def test_emulated_python_runs_itself_as_argv0(
     wheels: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -163,8 +163,12 @@ def test_same_commit_same_bytes(
     run("ccache", "--zero-stats", env=ccache_env)
     # A second run on the same commit, of one CPython only (the zig cache is warm).
     args = ["--backend", "zig", "--python", "3.11"]
-    run(tool("nox"), "-s", "wheels", "--", *args, cwd=root, env=ccache_env)
+    again = run(tool("nox"), "-s", "wheels", "--", *args, cwd=root, env=ccache_env)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == first
+    # zig ran from the copy the first run left in the cache (its own cache warm there),
+    # not from the new venv's ziglang.
+    assert "install ziglang" in again
+    assert "copy ziglang" not in again
     # ccache knew zig through the new run's wrapper scripts: the library's files (every
     # .cpp but the bindings', whose headers sit in a new build-isolation folder) were hits.
     library = list(cpp_sources(root).library.glob("*.cpp"))
