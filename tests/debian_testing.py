@@ -85,6 +85,8 @@ NOX_VENV = "/opt/nox"
 NOX = f"{NOX_VENV}/bin/nox"
 WORK = "/root/work"
 ZIG_CACHE = "/var/cache/zig"
+UV_CONFIG = "/etc/uv/uv.toml"
+UV_SETTINGS = 'no-index = true\nfind-links = ["/wheels"]\npython-downloads = "never"\n'
 MAX_MISSING_ROUNDS = 20
 COMPLETE = ".fce-complete"
 
@@ -113,9 +115,8 @@ def env() -> dict[str, str]:
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": "/wheels",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "UV_NO_INDEX": "1",
-        "UV_FIND_LINKS": "/wheels",
-        "UV_PYTHON_DOWNLOADS": "never",
+        # uv has no environment variable for --no-index: its settings are in a file.
+        "UV_CONFIG_FILE": UV_CONFIG,
         "ZIG_GLOBAL_CACHE_DIR": ZIG_CACHE,
     }
 
@@ -170,6 +171,8 @@ def build_root() -> Path:
             partial, "installing nox", f"{NOX_VENV}/bin/pip", "install", "-q", "nox"
         )
         (partial / ZIG_CACHE.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        (partial / UV_CONFIG.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (partial / UV_CONFIG.lstrip("/")).write_text(UV_SETTINGS)
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for path in (partial / junk).glob("*.deb"):
                 path.unlink()

@@ -21,8 +21,8 @@ def test_chroot_command_passes_nothing_of_the_host(
     assert assignments == debian_testing.env()
     assert assignments["PIP_NO_INDEX"] == "1"
     assert assignments["PIP_FIND_LINKS"] == "/wheels"
-    assert assignments["UV_NO_INDEX"] == "1"
-    assert assignments["UV_FIND_LINKS"] == "/wheels"
+    assert assignments["UV_CONFIG_FILE"] == "/etc/uv/uv.toml"
+    assert "no-index = true" in debian_testing.UV_SETTINGS
     assert not any("pypi" in a for a in argv)
 
 
