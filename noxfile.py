@@ -21,9 +21,9 @@ def tests(session: nox.Session) -> None:
     """Run the template's tests: render every answer set, then build and test projects."""
     # The docs group too: tests/test_docs.py builds the documentation site strictly.
     session.install(*nox.project.dependency_groups(PYPROJECT, "test", "docs"))
-    # A worker per core, each taking whole groups (a file, or a part of one that builds its
-    # own project), longest first (tests/conftest.py); the slowest tests listed at the end.
-    parallel = ["--numprocesses=auto", "--dist=loadgroup", "--no-loadscope-reorder"]
+    # A worker per core, each taking whole files (or a file's part that builds its own
+    # project), longest first (tests/conftest.py); the slowest tests listed at the end.
+    parallel = ["--numprocesses=auto", "--dist=loadfile", "--no-loadscope-reorder"]
     session.run("pytest", *parallel, "--durations=50", *session.posargs)
 
 

@@ -23,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from precommit_offline import offline_env
+from xdist.scheduler import LoadFileScheduling
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,14 +67,32 @@ LONGEST_FIRST = [
 ]
 
 
+# Files whose tests are parametrized by the project they build: one part per project.
+PER_PROJECT_FILES = {"test_wheels_aarch64.py"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the files of LONGEST_FIRST first, in its order; the others after them. A test
-    of no xdist_group joins its file's, so one worker makes a file's shared builds once."""
+    """Run the files of LONGEST_FIRST first, in its order; the others after them."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+class FilesAndProjects(LoadFileScheduling):
+    """--dist=loadfile (a file to one worker, so its shared builds are made once), but a
+    file of PER_PROJECT_FILES in one part per project, so its builds use both workers.
+    (xdist's loadgroup would do it with marks, but its ids no longer take them: pytest 9.)"""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path, _, test = nodeid.partition("::")
+        if Path(path).name in PER_PROJECT_FILES and test.endswith("]"):
+            return f"{path}[{test.rsplit('[', 1)[1]}"
+        return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return (
+        FilesAndProjects(config, log) if config.getvalue("dist") == "loadfile" else None
+    )
 
 
 def load_generator() -> ModuleType:

@@ -62,13 +62,8 @@ def nanobind_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return root, cross_build(root)
 
 
-# Each project's tests in a group of their own: the two builds run on both workers.
-@pytest.fixture(
-    params=[
-        pytest.param(name, marks=pytest.mark.xdist_group(f"aarch64-{name}"))
-        for name in ("pybind11", "nanobind")
-    ]
-)
+# Each project's tests are a part of their own on the workers (conftest.PER_PROJECT_FILES).
+@pytest.fixture(params=["pybind11", "nanobind"])
 def cross_run(request: pytest.FixtureRequest) -> tuple[Path, str]:
     return request.getfixturevalue(f"{request.param}_run")
 
