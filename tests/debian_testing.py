@@ -16,10 +16,10 @@ has none; Debian's testing suite serves both as binary packages. This module bui
   minutes) is kept in the root for every later run.
 
 Everything in the root runs under ``env -i`` with ``env()``, which makes pip and uv use
-``/wheels`` only, so no setting of the host's leaks in. Debian testing moves, so the root is kept, not
-rebuilt each run: under ``cache_dir()`` (shared by test sessions and CI runs on a machine),
-named after VERSION and marked complete only at the end of a successful build. Bump VERSION
-(or delete the directory) to refresh it.
+``/wheels`` only, so no setting of the host's leaks in. Debian testing moves, so the root is
+kept, not rebuilt each run: under ``cache_dir()`` (shared by test sessions and CI runs on a
+machine), named after VERSION and marked complete only at the end of a successful build.
+Bump VERSION (or delete the directory) to refresh it.
 
 ``build_root()`` builds it (needs root, debootstrap and network to the Debian mirror and
 PyPI) unless it is complete, and returns its path. ``run_in_root(root, *command)`` runs a
@@ -106,8 +106,8 @@ def root_path() -> Path:
 
 
 def env() -> dict[str, str]:
-    """The whole environment of a command in the root: offline pip and uv, zig's cache kept
-    there."""
+    """The whole environment of a command in the root: pip and uv offline, zig's cache in
+    the root."""
     return {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root",
@@ -171,8 +171,9 @@ def build_root() -> Path:
             partial, "installing nox", f"{NOX_VENV}/bin/pip", "install", "-q", "nox"
         )
         (partial / ZIG_CACHE.lstrip("/")).mkdir(parents=True, exist_ok=True)
-        (partial / UV_CONFIG.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
-        (partial / UV_CONFIG.lstrip("/")).write_text(UV_SETTINGS)
+        uv_config = partial / UV_CONFIG.lstrip("/")
+        uv_config.parent.mkdir(parents=True, exist_ok=True)
+        uv_config.write_text(UV_SETTINGS)
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for path in (partial / junk).glob("*.deb"):
                 path.unlink()
