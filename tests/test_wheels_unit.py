@@ -570,3 +570,29 @@ def test_each_module_is_small_documented_and_strictly_typed(
         mypy, cwd=project, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout
+
+
+def test_tests_keep_their_bytecode_in_the_scratch_directory(
+    wheels: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bytecode of the test run goes under its scratch directory: none in the project's
+    tests/, and it is written even where the environment says not to (PYTHONDONTWRITEBYTECODE),
+    so the test processes do not each compile numpy from source (minutes under qemu-user)."""
+    common = wheels.common
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "helper.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(common, "PROJECT", project)
+    command = f"{sys.executable} -c 'import helper' && echo 1 passed"
+    tests = common.Tests(command, (), tmp_path / "cache")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPATH"] = str(project / "tests")
+    work = tmp_path / "work"
+    common.run_tests(tests, "test", Path(sys.executable).parent, work, env)
+    assert "1 passed" in capsys.readouterr().out
+    assert sorted(p.name for p in (project / "tests").iterdir()) == ["helper.py"]
+    assert list((work / "pycache").rglob("helper.*.pyc"))

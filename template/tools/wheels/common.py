@@ -94,6 +94,10 @@ def run_tests(
     addopts = f"-p no:cacheprovider {env.get('PYTEST_ADDOPTS', '')}"  # no litter
     path = f"{bin_dir}{os.pathsep}{env['PATH']}"
     env = {**env, "PATH": path, "PYTEST_ADDOPTS": addopts}
+    # Bytecode in the scratch directory: none in the project, none compiled twice (the
+    # tests start many processes, each importing numpy: minutes under qemu-user).
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     work.mkdir(parents=True, exist_ok=True)
     out = run(step, ["sh", "-c", command], cwd=work, env=env)
     print("    " + out.strip().splitlines()[-1], flush=True)

@@ -122,7 +122,6 @@ def tests_emulated(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(work),
         "PYTHONPATH": str(target),
-        "PYTHONDONTWRITEBYTECODE": "1",
         "PYTEST_ADDOPTS": f"-k {shlex.quote(deselect)}",
     }
     step = f"test {wheel.name} under qemu-user"
