@@ -34,21 +34,35 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One compiler cache for every build of the run, and of later runs on this machine.
+    """One compiler cache for every build of the run, and of later runs on this machine;
+    one bytecode cache for every Python process the run starts.
 
     Generated projects compile through ccache when it is installed. Each test renders its
     project into a new temporary folder, so ccache is told to hash paths relative to it
     (base_dir) and not the build folder's own path (hash_dir): identical sources then hit,
     whichever render compiled them first. Tests that count hits use a cache of their own.
+
+    uv installs no .pyc files, so where the environment sets PYTHONDONTWRITEBYTECODE (this
+    machine's does) every process compiles numpy, pytest and the rest from source again.
+    The run's processes write their bytecode into a folder of its own instead, which keeps
+    the projects' trees as clean as that variable did.
     """
     os.environ.setdefault("CCACHE_DIR", str(debian_testing.cache_dir() / "ccache"))
     os.environ["CCACHE_BASEDIR"] = tempfile.gettempdir()
     os.environ["CCACHE_NOHASHDIR"] = "true"
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="pycache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop("PYTHONPYCACHEPREFIX"), ignore_errors=True)
 
 
 # The test files that take longest, longest first, as measured (docs/maintainers.md, "The
 # suite's time"). Each worker takes whole files in this order, so the long files start at
-# once and the short ones fill in at the end. A new slow file goes in here by its time.
+# once and the short ones fill in at the end. A new file goes in here by its time; the
+# files split into one part per project (PER_PROJECT_FILES, below) go last but
+# aarch64's, as their parts are short and fill in best.
 LONGEST_FIRST = [
     "test_wheels_aarch64.py",
     "test_nanobind.py",
@@ -57,18 +71,23 @@ LONGEST_FIRST = [
     "test_build.py",
     "test_sanitize.py",
     "test_docs.py",
-    "test_ci_files.py",
-    "test_render.py",
     "test_dev.py",
     "test_update.py",
     "test_refused.py",
     "test_wheels_container.py",
     "test_manylinux_image.py",
+    "test_minimums.py",
+    "test_quick_start.py",
+    "test_wheels_unit.py",
+    "test_vectorized.py",
+    "test_ci_files.py",
+    "test_render.py",
 ]
 
 
-# Files whose tests are parametrized by the project they build: one part per project.
-PER_PROJECT_FILES = {"test_wheels_aarch64.py"}
+# Files whose tests are parametrized by the project they render or build: one part per
+# project, so that the parts spread over both workers (aarch64's two builds, the renders).
+PER_PROJECT_FILES = {"test_wheels_aarch64.py", "test_render.py", "test_ci_files.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

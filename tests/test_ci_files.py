@@ -1,10 +1,11 @@
-"""Fast tier: a generated project's CI/CD files and tool configuration, and the template's CI.
+"""A generated project's CI/CD files and tool configuration, and the template's CI.
 
 Each answer set that changes them is rendered into a git repository and checked with the
 tools the project's own hooks and workflows use: check-jsonschema, validate-pyproject,
 repo-review (sp-repo-review), zizmor, cibuildwheel's build selection, and the project's
 pre-commit hooks, run by pre-commit itself (tests/precommit_offline.py stands in for their
 GitHub repositories). Every assertion reads the tools' exit codes, reports or JSON output.
+The tests that run those tools are slow (seconds each); the file checks are fast.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def assert_pinned_and_least_privileged(path: Path) -> dict[str, str]:
     return shas
 
 
+@pytest.mark.slow
 def test_workflows_and_dependabot_match_their_schemas(
     project: tuple[Path, dict[str, Any]],
 ) -> None:
@@ -178,6 +180,7 @@ def test_workflows_and_dependabot_match_their_schemas(
     assert pins.is_file(), pins
 
 
+@pytest.mark.slow
 def test_pyproject_is_valid_with_the_tool_schemas(
     project: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -196,6 +199,7 @@ def test_pyproject_is_valid_with_the_tool_schemas(
     assert proc.returncode != 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_repo_review_reports_no_failures(project: tuple[Path, dict[str, Any]]) -> None:
     root, _ = project
     report = json.loads(
@@ -222,6 +226,7 @@ def test_repo_review_reports_no_failures(project: tuple[Path, dict[str, Any]]) -
     assert {"GH100", "GH105", "GH212", "SEC001", "VPP001", "PC180", "RF002"} <= passed
 
 
+@pytest.mark.slow
 def test_zizmor_finds_nothing(project: tuple[Path, dict[str, Any]]) -> None:
     root, _ = project
     # The whole project: the workflows, dependabot.yml and the pre-commit config.
@@ -332,6 +337,7 @@ def cibuildwheel_wheels(identifiers: list[str], py_api: str | None) -> list[str]
     return [f"{w.name.split('-')[2]}-{w.name.split('-')[3]}" for w in built]
 
 
+@pytest.mark.slow
 def test_cibuildwheel_builds_the_nox_wheel_set(
     project: tuple[Path, dict[str, Any]],
 ) -> None:
@@ -387,6 +393,7 @@ def test_cibuildwheel_builds_the_nox_wheel_set(
         assert {"cp314-cp314t", "cp315-cp315t"} <= set(ci_set)
 
 
+@pytest.mark.slow
 def test_nox_wheels_refuses_a_range_that_disagrees(tmp_path: Path) -> None:
     root = render(tmp_path / "project")
     path = root / "pyproject.toml"
@@ -417,6 +424,7 @@ HOOK_RESULT = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_pre_commit_hooks_pass(project: tuple[Path, dict[str, Any]]) -> None:
     """The project's own hooks, run by pre-commit from a store that needs no GitHub."""
     root, _ = project
@@ -442,6 +450,7 @@ def test_pre_commit_hooks_pass(project: tuple[Path, dict[str, Any]]) -> None:
     assert run("git", "status", "--porcelain", cwd=root) == ""
 
 
+@pytest.mark.slow
 def test_template_repository_ci() -> None:
     workflow = ROOT / ".github" / "workflows" / "ci.yml"
     dependabot = ROOT / ".github" / "dependabot.yml"

@@ -377,6 +377,7 @@ def test_tutorial_project_passes_lint_and_tests(tmp_path: Path, bindings: str) -
 # --- the site ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_docs_build_strictly(tmp_path: Path) -> None:
     """`mkdocs build --strict`: no broken link or anchor, no page left out of the nav."""
     site = tmp_path / "site"

@@ -1,4 +1,4 @@
-"""Fast tier: `nox -s minimums` resolves each requirement to the lowest version it allows.
+"""Slow tier (a uv resolve each): `nox -s minimums` resolves each requirement to the lowest version it allows.
 
 The session installs its requirements with `uv pip install` and the arguments the
 noxfile computes (LOWEST_DIRECT). These tests run the same command with `--dry-run` in an
@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from conftest import declared_floors, noxfile_values, render, run, tool
 from packaging.version import Version
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The README's quick start makes a project that `copier update` can later update."""
+"""Slow tier: the README's quick start makes a project that `copier update` can later update."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, git, recorded_answers, tool
+
+pytestmark = pytest.mark.slow
 
 
 def quick_start_copy_command() -> str:

@@ -142,11 +142,12 @@ def case_id(data: dict[str, str]) -> str:
     ids=[case_id(d) for d, _ in CASES],
 )
 def test_copier_refuses(tmp_path: Path, data: dict[str, str], message: str) -> None:
-    answers = {**DEFAULT_DATA, **data}
-    args = [
-        arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")
-    ]
-    assert_refused(tmp_path / "project", args, message)
+    """Through copier's API, which the CLI calls and whose error it prints (the tests below
+    run the CLI itself): no new Python process per case, so a fifth of the time."""
+    dest = tmp_path / "project"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(dest, **data)
+    assert not dest.exists()
 
 
 def test_defaults_without_an_author_are_refused(tmp_path: Path) -> None:
@@ -220,12 +221,10 @@ def test_a_refusal_leaves_an_existing_empty_destination_empty(
     """A refused answer writes nothing, even into a destination that already exists."""
     dest = tmp_path / "project"
     dest.mkdir()
-    answers = {**DEFAULT_DATA, **data}
-    args = [
-        arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")
-    ]
-    assert_refused(dest, args, "Validation error for question")
+    with pytest.raises(ValueError, match="Validation error for question"):
+        render(dest, **data)
     assert dest.is_dir()
+    assert not any(dest.iterdir())
 
 
 # The longest tags a wheel of a generated project can get: the newest free-threaded

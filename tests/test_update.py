@@ -2,8 +2,8 @@
 
 Most tests run on a temporary git copy of the template's working tree, released with
 tags made here (v1.0.0, v2.0.0, ...), so that they can make real template changes
-between releases. They only render (about a second each); the one that builds a project
-is marked slow.
+between releases. Each renders and updates a few times in git (seconds), so the whole
+file is in the slow tier.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from conftest import DEFAULT_DATA, ROOT, git, recorded_answers, render, run, too
 from copier.errors import UnsafeTemplateError
 from packaging.version import Version
 from precommit_offline import offline_env
+
+pytestmark = pytest.mark.slow
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -621,7 +623,6 @@ def test_changelog_lists_releases_and_migrations_are_documented() -> None:
         assert "None so far" in trust
 
 
-@pytest.mark.slow
 def test_changed_answers_rerender_and_project_builds(
     template: Path, tmp_path: Path
 ) -> None:
