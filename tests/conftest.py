@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -283,13 +284,20 @@ def lint_env(root: Path) -> dict[str, str]:
 
 
 def nox_lint_tests_build(
-    root: Path, oldest: str, newest: str, *nox_options: str
+    root: Path, oldest: str, newest: str, *nox_options: str, first: str = ""
 ) -> str:
-    """Run a generated project's `nox -s lint tests-OLDEST tests-NEWEST build`; its output."""
+    """Run a generated project's `nox -s [FIRST] lint tests-OLDEST tests-NEWEST build`; its
+    output."""
     for version in (oldest, newest):
         # A pyenv shim is on PATH even when its version is not selected: ask it to run.
         run(f"python{version}", "-c", "pass")
-    sessions = ["lint", f"tests-{oldest}", f"tests-{newest}", "build"]
+    sessions = [
+        *filter(None, [first]),
+        "lint",
+        f"tests-{oldest}",
+        f"tests-{newest}",
+        "build",
+    ]
     return run(tool("nox"), *nox_options, "-s", *sessions, cwd=root, env=lint_env(root))
 
 
@@ -331,6 +339,22 @@ def assert_tests_passed(output: str, version: str) -> None:
     assert int(summary.group(1)) >= 70
     assert "failed" not in summary.group(0)
     assert "skipped" not in summary.group(0)
+
+
+def exported_symbols(extension: Path) -> set[str]:
+    """The symbols an extension module (a .so, or the one in a wheel) defines for others."""
+    if extension.suffix == ".whl":
+        with zipfile.ZipFile(extension) as zf:
+            (name,) = [
+                n for n in zf.namelist() if n.endswith(".so") and ".libs/" not in n
+            ]
+            data = zf.read(name)
+        with tempfile.TemporaryDirectory() as scratch:
+            extension = Path(scratch) / Path(name).name
+            extension.write_bytes(data)
+            return exported_symbols(extension)
+    listing = run("nm", "-D", "--defined-only", "--format=just-symbols", extension)
+    return set(listing.split())
 
 
 def unavailable(reason: str) -> NoReturn:

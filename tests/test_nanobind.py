@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 from conftest import (
     assert_tests_passed,
+    exported_symbols,
     load_wheels_tool,
     nox_lint_tests_build,
     render,
@@ -251,6 +252,16 @@ def test_every_wheel_passes_auditwheel_and_the_abi3_one_abi3audit(
     with zipfile.ZipFile(abi3) as zf:
         extensions = [n for n in zf.namelist() if n.endswith(".so")]
     assert extensions == ["fast_stats/_core.abi3.so"]
+
+
+@pytest.mark.slow
+def test_modules_export_their_entry_point_alone(
+    nanobind_project: tuple[Path, str], abi3_wheels: tuple[Path, str]
+) -> None:
+    """nanobind's runtime (NB_STATIC) stays inside the module too: GCC's build, zig's."""
+    (built,) = (nanobind_project[0] / "dist").glob("fast_stats-0.1.0-cp*.whl")
+    for wheel in [built, *sorted((abi3_wheels[0] / "wheelhouse").glob("*.whl"))]:
+        assert exported_symbols(wheel) == {"PyInit__core"}, wheel.name
 
 
 @pytest.mark.slow

@@ -10,7 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import QUESTIONS, cpp_sources, render, run, tool, unavailable
+from conftest import (
+    QUESTIONS,
+    cpp_sources,
+    exported_symbols,
+    render,
+    run,
+    tool,
+    unavailable,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +60,16 @@ def cpu_has_avx2() -> bool:
 
 
 def files(root: Path) -> set[str]:
+    """The project's files, but for what nox, git and the route make on purpose, and the
+    bytecode of noxfile.py and tools/ that Python writes when nox imports them."""
     skip = ("wheelhouse", ".nox", ".git")
-    return {
-        str(p.relative_to(root))
-        for p in root.rglob("*")
-        if p.relative_to(root).parts[0] not in skip
-    }
+    found = set()
+    for path in root.rglob("*"):
+        parts = path.relative_to(root).parts
+        if parts[0] in skip or ("__pycache__" in parts and parts[0] != "tests"):
+            continue
+        found.add(str(path.relative_to(root)))
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -140,6 +152,17 @@ def test_wheel_installs_and_computes(
     # Built for the baseline ISA, the zig wheel still runs the AVX2 (or wider) kernels here.
     if cpu_has_avx2():
         assert level in {"avx2", "avx512"}
+
+
+def test_modules_export_their_entry_point_alone(
+    zig_run: tuple[Path, str, set[str]],
+) -> None:
+    """zig links LLVM's libc++ statically: its symbols stay inside the module too."""
+    root, _, _ = zig_run
+    wheels = sorted((root / "wheelhouse").glob("*.whl"))
+    assert wheels
+    for wheel in wheels:
+        assert exported_symbols(wheel) == {"PyInit__core"}, wheel.name
 
 
 def test_summary_table_and_clean_tree(zig_run: tuple[Path, str, set[str]]) -> None:
