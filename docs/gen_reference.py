@@ -222,10 +222,19 @@ def sessions(project: Path) -> list[Session]:
     return list(found.values())
 
 
+def session_name(node: ast.FunctionDef) -> str:
+    """The name of the session a function defines: its decorator's `name=`, or its own."""
+    for call in node.decorator_list:
+        for keyword in call.keywords if isinstance(call, ast.Call) else []:
+            if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                return str(keyword.value.value)
+    return node.name
+
+
 def session_source(noxfile: str, name: str) -> str:
     """The session function's source with its decorator lines."""
     for node in ast.parse(noxfile).body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
+        if isinstance(node, ast.FunctionDef) and session_name(node) == name:
             first = min([d.lineno for d in node.decorator_list] + [node.lineno])
             assert node.end_lineno is not None
             return "\n".join(noxfile.splitlines()[first - 1 : node.end_lineno])

@@ -12,6 +12,7 @@ from conftest import (
     QUESTIONS,
     assert_tests_passed,
     declared_floors,
+    exported_symbols,
     nox_lint_tests_build,
     render,
     run,
@@ -28,11 +29,23 @@ pytestmark = pytest.mark.slow
 OLDEST, NEWEST = QUESTIONS["python_min"]["default"], "3.13"
 
 
+# Misformatted before `nox -s format` runs: file -> (text as rendered, as planted).
+MISFORMATTED = {
+    "src/lib/parallel.cpp": (") {", ")   {"),
+    "tests/test_core.py": ("[np.float32, np.float64]", "[np.float32,np.float64]"),
+}
+
+
 @pytest.fixture(scope="session")
 def default_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The default project after `nox -s lint tests-OLDEST tests-NEWEST build` (run once)."""
+    """The default project after `nox -s format lint tests-OLDEST tests-NEWEST build` (run
+    once), with a C++ and a Python file misformatted first."""
     root = render(tmp_path_factory.mktemp("build") / "fast-stats")
-    output = nox_lint_tests_build(root, OLDEST, NEWEST)
+    for name, (rendered, planted) in MISFORMATTED.items():
+        text = (root / name).read_text(encoding="utf-8")
+        assert rendered in text, name
+        (root / name).write_text(text.replace(rendered, planted), encoding="utf-8")
+    output = nox_lint_tests_build(root, OLDEST, NEWEST, first="format")
     return root, output
 
 
@@ -44,6 +57,22 @@ def test_own_tests_pass_in_fresh_venv(
     assert_tests_passed(output, version)
     # uv, which the template's tests install: nox's first choice ("uv|virtualenv").
     assert venv_maker(root, f"tests-{version}") == "uv"
+
+
+def test_format_session_fixes_what_lint_checks(
+    default_project: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`nox -s format` undid the misformatting (lint, next, passed on it: below)."""
+    root, output = default_project
+    assert "Session format was successful" in output
+    section = output.split("Running session format", 1)[1].split("Running session", 1)[
+        0
+    ]
+    for hook in ("ruff format", "clang-format"):  # each changed its file
+        assert re.search(rf"^{hook}\.+Failed$", section, re.MULTILINE), section
+    fresh = render(tmp_path / "fresh")
+    for name in MISFORMATTED:
+        assert (root / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
 def test_lint_session_passes(default_project: tuple[Path, str]) -> None:
@@ -79,6 +108,15 @@ def test_build_session_makes_checked_sdist_and_wheel(
         names
     )
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+
+
+def test_module_exports_its_entry_point_alone(
+    default_project: tuple[Path, str],
+) -> None:
+    """The core's and the standard library's symbols stay inside the module (GCC build)."""
+    root, _ = default_project
+    (wheel,) = (root / "dist").glob("fast_stats-0.1.0-*.whl")
+    assert exported_symbols(wheel) == {"PyInit__core"}
 
 
 BENCH_FUNCTIONS = ["axpy", "axpy(out)", "dot", "moments"]

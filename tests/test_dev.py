@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cpp_sources, git, render, run, tool, unavailable
+from conftest import (
+    cpp_sources,
+    exported_symbols,
+    git,
+    render,
+    run,
+    tool,
+    unavailable,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +75,10 @@ def test_import_rebuilds_after_a_cpp_edit(
 ) -> None:
     root, env = dev_project
     python = root / ".venv" / "bin" / "python"
-    level = run(python, "-c", LEVEL, cwd=root, env=env).split()[-1]
+    unchanged = import_level(python, root, env)
+    level = unchanged.stdout.strip()
+    # Nothing changed: the import's rebuild says nothing.
+    assert (unchanged.stdout, unchanged.stderr) == (f"{level}\n", "")
     # The level in use is named in the C++ source: rename it there.
     library = cpp_sources(root).library
     if (library / "simd.cpp").is_file():
@@ -79,19 +90,42 @@ def test_import_rebuilds_after_a_cpp_edit(
     new = old.replace(level, f"{level}-edited")
     source.write_text(text.replace(old, new), encoding="utf-8")
     try:
-        # No reinstall: the import runs `cmake --build` on build/dev and loads the result.
-        proc = subprocess.run(
-            [python, "-c", LEVEL],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        # No reinstall: the import runs `cmake --build` on build/dev and loads the result,
+        # quietly.
+        proc = import_level(python, root, env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert proc.stdout.split()[-1] == f"{level}-edited", proc.stdout + proc.stderr
+        assert (proc.stdout, proc.stderr) == (f"{level}-edited\n", "")
+        # A build that fails shows the compiler's message, and the import fails.
+        source.write_text(text + "\n#error planted in the test\n", encoding="utf-8")
+        proc = import_level(python, root, env)
+        assert proc.returncode != 0
+        assert "planted in the test" in proc.stderr
     finally:
         source.write_text(text, encoding="utf-8")
+
+
+def import_level(
+    python: Path, root: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, "-c", LEVEL],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_module_exports_its_entry_point_alone(
+    dev_project: tuple[Path, dict[str, str]],
+) -> None:
+    """Built by both CMakeLists.txt (the include layout's, and legacy/'s for flat)."""
+    root, _ = dev_project
+    modules = sorted((root / "build" / "dev").rglob("_core.cpython-*.so"))
+    assert modules
+    for module in modules:
+        assert exported_symbols(module) == {"PyInit__core"}, module
 
 
 def test_rebuild_in_a_new_build_folder_is_served_by_ccache(

@@ -18,6 +18,7 @@ from types import ModuleType
 import pytest
 from conftest import (
     COMPUTED,
+    GENERATOR,
     QUESTIONS,
     ROOT,
     git,
@@ -97,7 +98,7 @@ def noxfile_sessions(project: Path) -> dict[str, str]:
         if isinstance(node, ast.FunctionDef) and any(
             "nox.session" in ast.unparse(d) for d in node.decorator_list
         ):
-            found[node.name] = ast.get_docstring(node) or ""
+            found[GENERATOR.session_name(node)] = ast.get_docstring(node) or ""
     return found
 
 
