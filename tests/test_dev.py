@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from conftest import (
     cpp_sources,
-    exported_symbols,
     git,
     render,
     run,
@@ -116,16 +115,6 @@ def import_level(
         check=False,
     )
 
-
-def test_module_exports_its_entry_point_alone(
-    dev_project: tuple[Path, dict[str, str]],
-) -> None:
-    """Built by both CMakeLists.txt (the include layout's, and legacy/'s for flat)."""
-    root, _ = dev_project
-    modules = sorted((root / "build" / "dev").rglob("_core.cpython-*.so"))
-    assert modules
-    for module in modules:
-        assert exported_symbols(module) == {"PyInit__core"}, module
 
 
 def test_rebuild_in_a_new_build_folder_is_served_by_ccache(
