@@ -116,7 +116,6 @@ def import_level(
     )
 
 
-
 def test_rebuild_in_a_new_build_folder_is_served_by_ccache(
     dev_project: tuple[Path, dict[str, str]],
 ) -> None:
