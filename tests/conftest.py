@@ -284,20 +284,14 @@ def lint_env(root: Path) -> dict[str, str]:
 
 
 def nox_lint_tests_build(
-    root: Path, oldest: str, newest: str, *nox_options: str, first: str = ""
+    root: Path, oldest: str, newest: str, *nox_options: str, first: tuple[str, ...] = ()
 ) -> str:
     """Run a generated project's `nox -s [FIRST] lint tests-OLDEST tests-NEWEST build`; its
     output."""
     for version in (oldest, newest):
         # A pyenv shim is on PATH even when its version is not selected: ask it to run.
         run(f"python{version}", "-c", "pass")
-    sessions = [
-        *filter(None, [first]),
-        "lint",
-        f"tests-{oldest}",
-        f"tests-{newest}",
-        "build",
-    ]
+    sessions = [*first, "lint", f"tests-{oldest}", f"tests-{newest}", "build"]
     return run(tool("nox"), *nox_options, "-s", *sessions, cwd=root, env=lint_env(root))
 
 

@@ -45,7 +45,7 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
         text = (root / name).read_text(encoding="utf-8")
         assert rendered in text, name
         (root / name).write_text(text.replace(rendered, planted), encoding="utf-8")
-    output = nox_lint_tests_build(root, OLDEST, NEWEST, first="format")
+    output = nox_lint_tests_build(root, OLDEST, NEWEST, first=("format",))
     return root, output
 
 

@@ -12,14 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
-    cpp_sources,
-    git,
-    render,
-    run,
-    tool,
-    unavailable,
-)
+from conftest import cpp_sources, git, render, run, tool, unavailable
 
 pytestmark = pytest.mark.slow
 

@@ -65,10 +65,12 @@ def files(root: Path) -> set[str]:
     skip = ("wheelhouse", ".nox", ".git")
     found = set()
     for path in root.rglob("*"):
-        parts = path.relative_to(root).parts
-        if parts[0] in skip or ("__pycache__" in parts and parts[0] != "tests"):
+        relative = path.relative_to(root)
+        if relative.parts[0] in skip or (
+            "__pycache__" in relative.parts and relative.parts[0] != "tests"
+        ):
             continue
-        found.add(str(path.relative_to(root)))
+        found.add(str(relative))
     return found
 
 
