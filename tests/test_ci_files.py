@@ -46,8 +46,9 @@ else:
 NEWEST = QUESTIONS["python_newest"]["default"]  # the newest CPython of the classifiers
 OLDEST = QUESTIONS["python_min"]["default"]
 # Answer sets whose CI/CD files differ: defaults (pybind11, 3.11, manylinux_2_28), the
-# stable-ABI wheel set, each other manylinux policy, the oldest and newest python_min
-# (free-threaded builds start at 3.14), free text.
+# stable-ABI wheel set, each other manylinux policy (one with the minimal example, whose
+# pyproject.toml and hooks' files differ), the oldest and newest python_min (free-threaded
+# builds start at 3.14), free text.
 CASES: dict[str, dict[str, Any]] = {
     "defaults": {},
     "nanobind-abi3-3.10": {
@@ -55,7 +56,7 @@ CASES: dict[str, dict[str, Any]] = {
         "bindings": "nanobind",
         "stable_abi": True,
     },
-    "manylinux2014": {"manylinux": "manylinux2014"},
+    "manylinux2014-minimal": {"manylinux": "manylinux2014", "example": "minimal"},
     "manylinux_2_34": {"manylinux": "manylinux_2_34"},
     "python-3.9": {"python_min": "3.9"},
     "python-newest": {"python_min": NEWEST},
@@ -434,8 +435,10 @@ def test_pre_commit_hooks_pass(project: tuple[Path, dict[str, Any]]) -> None:
     for name in run("git", "ls-files", cwd=root).split():
         for tag in identify.tags_from_path(str(root / name)) | {"file"}:
             files.setdefault(tag, set()).add(name)
-    module = recorded_answers(root)["module_name"]
-    assert files["c++"] >= {"src/lib/kernels.cpp", f"include/{module}/{module}.hpp"}
+    answers = recorded_answers(root)
+    module = answers["module_name"]
+    library = "kernels" if answers["example"] == "numeric" else module
+    assert files["c++"] >= {f"src/lib/{library}.cpp", f"include/{module}/{module}.hpp"}
     assert files["markdown"] == {"README.md"}
     hooks = [h["id"] for repo in load_yaml(config)["repos"] for h in repo["hooks"]]
     assert len(hooks) == len(set(hooks)) >= 15

@@ -71,9 +71,10 @@ def combinations() -> list[dict[str, Any]]:
     """Each core mix with each value of the other choice questions, rotated per question.
 
     The full product is too slow for the fast tier. Here every value of every question
-    appears, with every core mix, and every pair of values of two other questions meets.
+    appears, with every core mix, and every pair of values of two other questions meets;
+    each binding (and stable ABI) meets each example.
     """
-    others = [name for name in CHOICE_QUESTIONS if name not in CORE]
+    others = [name for name in CHOICE_QUESTIONS if name not in (*CORE, "example")]
     rounds = max(len(choices(name)) for name in others)
     found = []
     for i, core in enumerate(core_answers()):
@@ -82,6 +83,10 @@ def combinations() -> list[dict[str, Any]]:
             for k, name in enumerate(others):
                 values = choices(name)
                 data[name] = values[(k * i + j) % len(values)]
+            # example is asked only with the include layout (its `when`): the core mixes
+            # take turns at its values, so each binding meets each example.
+            if data["cpp_layout"] == "include":
+                data["example"] = choices("example")[i % len(choices("example"))]
             found.append({name: data[name] for name in QUESTIONS if name in data})
     return found
 
@@ -98,6 +103,8 @@ AWKWARD = {
     "author_email": "o'brien+fast.stats@example.com",
     "url": "https://example.com/project",
 }
+# The minimal example's lines with the longest names, on the oldest CPython.
+AWKWARD_MINIMAL = {**AWKWARD, "python_min": "3.9", "example": "minimal"}
 AWKWARD_NANOBIND = {
     **AWKWARD,
     "python_min": "3.10",
@@ -117,8 +124,13 @@ def combo_id(data: dict[str, Any]) -> str:
 
 @pytest.fixture(
     scope="module",
-    params=[*COMBINATIONS, AWKWARD, AWKWARD_NANOBIND],
-    ids=[*map(combo_id, COMBINATIONS), "awkward", "awkward-nanobind"],
+    params=[*COMBINATIONS, AWKWARD, AWKWARD_MINIMAL, AWKWARD_NANOBIND],
+    ids=[
+        *map(combo_id, COMBINATIONS),
+        "awkward",
+        "awkward-minimal",
+        "awkward-nanobind",
+    ],
 )
 def project(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -297,6 +309,7 @@ def test_answers_file_records_every_answer(
         for name, q in QUESTIONS.items()
         if name not in COMPUTED
         and (name != "stable_abi" or answers.get("bindings") == "nanobind")
+        and (name != "example" or answers["cpp_layout"] == "include")
     }
     assert asked <= answers.keys()
     for name, value in data.items():
@@ -319,7 +332,8 @@ def test_cpp_folders_follow_the_layout(project: tuple[Path, dict[str, Any]]) -> 
     assert (root / "include").is_dir() is (layout == "include")
     if layout == "include":
         headers = sorted(p.name for p in (root / "include" / module).iterdir())
-        assert headers == sorted([f"{module}.hpp", "parallel.hpp"])
+        numeric = data.get("example", "numeric") == "numeric"
+        assert headers == sorted([f"{module}.hpp", *["parallel.hpp"] * numeric])
     if layout != "flat":
         found = [p.name for p in (root / "src" / "bindings").iterdir()]
         assert found == [f"{bindings}.cpp"]
@@ -337,7 +351,7 @@ def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
     assert other not in requires
     sources = cpp_sources(root)
     assert sources.bindings.is_file()
-    assert sources.kernels.is_file()
+    assert sources.kernels.is_file() is (data.get("example", "numeric") == "numeric")
     assert sorted(p.name for p in sources.bindings.parent.glob(f"*{other}*")) == []
     module = data.get("module_name", "fast_stats")
     assert (root / "src" / module / "py.typed").is_file()
@@ -360,3 +374,33 @@ def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
         ]
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
     assert py_api == ("cp312" if stable_abi else None)
+
+
+def test_example_follows_choice(project: tuple[Path, dict[str, Any]]) -> None:
+    """numeric: the vectorized core on NumPy arrays, and its bench; minimal: two small
+    functions in at most 150 lines of C++ and Python, with no NumPy anywhere."""
+    root, data = project
+    example = data.get("example", "numeric")
+    module = data.get("module_name", "fast_stats")
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = pyproject["project"]["dependencies"]
+    noxfile = (root / "noxfile.py").read_text(encoding="utf-8")
+    assert (root / "tools" / "bench.py").is_file() is (example == "numeric")
+    assert ("def bench(" in noxfile) is (example == "numeric")
+    if example == "numeric":
+        assert [d.split(">=")[0] for d in dependencies] == ["numpy"]
+        return
+    assert dependencies == []
+    code = [p for folder in ("src", "include") for p in (root / folder).rglob("*.*")]
+    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in code)
+    assert lines <= 150, lines
+    assert sorted(p.name for p in (root / "src" / "lib").iterdir()) == [f"{module}.cpp"]
+    assert sorted(p.name for p in (root / "tests").iterdir()) == [
+        "test_core.py",
+        "test_stub.py",
+    ]
+    for path in root.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").lower()
+            for word in ("numpy", "hypothesis", "bench", "simd", "test_threads"):
+                assert word not in text, (path, word)

@@ -197,7 +197,7 @@ def test_update_brings_template_change_and_keeps_user_work(
         "# {{ project_name }}\n",
         "# {{ project_name }}\n\nMade from the fast-cpp-extension template, v2.\n",
     )
-    append(template / "template" / ".gitignore", "\n# Profiling\n*.prof\n")
+    append(template / "template" / ".gitignore.jinja", "\n# Profiling\n*.prof\n")
     (template / "template" / "CONTRIBUTING.md.jinja").write_text(
         "# Contributing to {{ project_name }}\n", encoding="utf-8"
     )
@@ -248,7 +248,7 @@ def test_conflicting_edit_keeps_both_sides(
         "# {{ project_name }}\n",
         "# {{ project_name }} (from the template, v2)\n",
     )
-    append(template / "template" / ".gitignore", "*.prof\n")
+    append(template / "template" / ".gitignore.jinja", "*.prof\n")
     release(template, "v2.0.0")
 
     update(project, conflict=conflict)
@@ -429,7 +429,7 @@ def test_new_project_keeps_its_folders_through_updates(
     assert recorded_answers(project)["cpp_layout"] == "include"
     append(project / "src" / "lib" / "kernels.cpp", KERNEL_EDIT)
     commit_all(project, "Our own C++ work")
-    append(template / "template" / ".gitignore", "*.prof\n")
+    append(template / "template" / ".gitignore.jinja", "*.prof\n")
     release(template, "v1.1.0")
 
     update(project)
@@ -485,6 +485,43 @@ def test_project_made_before_include_keeps_its_cpp_package_and_tests(
     )
     # The rest of the project took the template's changes: lint runs the pre-commit hooks.
     assert '"pre-commit", "run", "--all-files"' in after["noxfile.py"].decode()
+
+
+def commit_before_example_question() -> str:
+    """The template's last commit before copier.yml asked `example` (numeric or minimal)."""
+    introduced = run(
+        "git", "log", "--format=%H", "-S", "minimal (two small functions", "--", "copier.yml",
+        cwd=ROOT,
+    ).split()  # fmt: skip
+    assert introduced, "no commit of copier.yml introduces the example question"
+    return run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
+
+
+def test_project_made_before_the_example_question_records_numeric(
+    tmp_path: Path,
+) -> None:
+    """An update from before `example` existed records numeric, keeps the user's C++,
+    package and tests, and gives what a fresh render with the same answers gives."""
+    project = generate(ROOT, tmp_path / "fast-stats", commit_before_example_question())
+    assert "example" not in recorded_answers(project)
+    append(project / "src" / "lib" / "kernels.cpp", KERNEL_EDIT)
+    commit_all(project, "Our own C++ work")
+
+    update(project, vcs_ref="HEAD")
+
+    assert recorded_answers(project)["example"] == "numeric"
+    kernels = (project / "src" / "lib" / "kernels.cpp").read_text(encoding="utf-8")
+    assert kernels.endswith(KERNEL_EDIT)
+    # The rest is the fresh render's, the user's edit aside.
+    fresh, updated = files(render(tmp_path / "fresh")), files(project)
+    updated["src/lib/kernels.cpp"] = updated["src/lib/kernels.cpp"].removesuffix(
+        KERNEL_EDIT.encode()
+    )
+    assert updated.keys() == fresh.keys()
+    for name, content in fresh.items():
+        if name != ".copier-answers.yml":
+            assert updated[name] == content, name
+    assert not list(project.rglob("*.rej"))
 
 
 RENAME_FROM, RENAME_TO = "tests/test_properties.py", "tests/test_property_based.py"
@@ -566,7 +603,7 @@ def test_rename_migration_moves_user_edits_and_needs_trust_only_once(
     commit_all(project, "Update to v2.0.0")
 
     # v2.1.0 is a normal release: the migration stays listed, yet no --trust is needed.
-    append(template / "template" / ".gitignore", "*.prof\n")
+    append(template / "template" / ".gitignore.jinja", "*.prof\n")
     release(template, "v2.1.0")
     update(project)
     assert recorded_answers(project)["_commit"] == "v2.1.0"

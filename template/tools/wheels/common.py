@@ -95,7 +95,7 @@ def run_tests(
     path = f"{bin_dir}{os.pathsep}{env['PATH']}"
     env = {**env, "PATH": path, "PYTEST_ADDOPTS": addopts}
     # Bytecode in the scratch directory: none in the project, none compiled twice (the
-    # tests start many processes, each importing numpy: minutes under qemu-user).
+    # tests may start many processes, each importing the dependencies: minutes under qemu).
     env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     work.mkdir(parents=True, exist_ok=True)
