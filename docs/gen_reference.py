@@ -562,7 +562,11 @@ def files_page(projects: dict[str, Path]) -> str:
             'built: the defaults with `project_name="Fast Stats"` (pybind11), and nanobind '
             "with the stable ABI (`python_min=3.10 bindings=nanobind stable_abi=true`). "
             f"`{EXAMPLE_MODULE}` is the `module_name`; yours replaces it. Files marked *no* "
-            "are not generated for that choice of `bindings`."
+            "are not generated for that choice of `bindings`. Both use the numeric "
+            "example; `example=minimal` writes `src/lib/fast_stats.cpp` instead of the "
+            "other files of `src/lib/`, shorter C++, package and tests, and no "
+            "`parallel.hpp`, `tests/test_properties.py`, `test_simd.py`, "
+            "`test_threads.py` or `tools/bench.py`."
         ),
         "",
         "| File | pybind11 | nanobind | Why it is there |",

@@ -72,6 +72,7 @@ LONGEST_FIRST = [
     "test_build.py",
     "test_sanitize.py",
     "test_minimal.py",
+    "test_vendored.py",
     "test_docs.py",
     "test_dev.py",
     "test_update.py",

@@ -30,6 +30,7 @@ from conftest import (
 )
 
 TUTORIAL = ROOT / "docs" / "getting-started.md"
+BYTES_GUIDE = ROOT / "docs" / "bytes.md"
 NANOBIND = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
 
 
@@ -239,11 +240,12 @@ TUTORIAL_FILES = {
 STUB = "src/fast_stats/_core.pyi"
 
 
-def tutorial_for(bindings: str) -> str:
-    """The tutorial as a reader whose project uses `bindings` follows it: without the
-    sections for the other binding library, each up to the next heading of its level."""
+def tutorial_for(bindings: str, page: Path = TUTORIAL) -> str:
+    """The tutorial (or another page of steps) as a reader whose project uses `bindings`
+    follows it: without the sections for the other binding library, each up to the next
+    heading of its level."""
     kept, skipping, fenced = [], 0, False
-    for line in TUTORIAL.read_text(encoding="utf-8").splitlines(keepends=True):
+    for line in page.read_text(encoding="utf-8").splitlines(keepends=True):
         fenced ^= line.startswith("```")
         heading = None if fenced else HEADING.fullmatch(line.rstrip("\n"))
         if heading:
@@ -258,10 +260,10 @@ def tutorial_for(bindings: str) -> str:
     return "".join(kept)
 
 
-def apply_tutorial(project: Path, bindings: str) -> list[str]:
-    """Make the tutorial's edits for `bindings` in a rendered project, in its order; the
-    files changed."""
-    text = tutorial_for(bindings)
+def apply_tutorial(project: Path, bindings: str, page: Path = TUTORIAL) -> list[str]:
+    """Make the tutorial's (or page's) edits for `bindings` in a rendered project, in its
+    order; the files changed."""
+    text = tutorial_for(bindings, page)
     steps = sorted(
         (m.start(), kind, m)
         for kind, pattern in (
@@ -275,7 +277,8 @@ def apply_tutorial(project: Path, bindings: str) -> list[str]:
     # Every code block the reader is told to add or create is a step: none is skipped
     # because its sentence is worded in a way the patterns above do not read.
     blocks = re.findall(r"(?:add|create `[^`]+`):\s*\n\n```", text, re.IGNORECASE)
-    assert len(steps) == len(blocks), "a step of the tutorial is not understood"
+    with_code = [step for step in steps if step[1] != "replace"]
+    assert len(with_code) == len(blocks), "a step of the tutorial is not understood"
     changed = []
     for _, kind, m in steps:
         path = project / m["file"]
@@ -373,6 +376,64 @@ def test_tutorial_project_passes_lint_and_tests(tmp_path: Path, bindings: str) -
         {*TUTORIAL_FILES, f"src/bindings/{bindings}.cpp", STUB}
     )
     assert "def scale(" in (project / STUB).read_text(encoding="utf-8")
+
+
+# --- the guide to bytes ------------------------------------------------------------------
+
+BYTES_FILES = {
+    "include/fast_stats/fast_stats.hpp",
+    "src/lib/fast_stats.cpp",
+    "src/fast_stats/__init__.py",
+    "tests/test_run_length.py",
+}
+
+
+@pytest.mark.parametrize("bindings", ["pybind11", "nanobind"])
+def test_bytes_guide_edits_apply_to_a_minimal_project(
+    tmp_path: Path, bindings: str
+) -> None:
+    """docs/bytes.md's steps, in a minimal project of each binding library, give files
+    formatted as the project's hooks want."""
+    project = render(tmp_path / "fast-stats", bindings=bindings, example="minimal")
+    changed = apply_tutorial(project, bindings, BYTES_GUIDE)
+    assert set(changed) == {*BYTES_FILES, f"src/bindings/{bindings}.cpp"}
+    sources = sorted({p for p in changed if p.endswith((".cpp", ".hpp"))})
+    run(tool("clang-format"), "--dry-run", "--Werror", *sources, cwd=project)
+    python = ["src/fast_stats/__init__.py", "tests/test_run_length.py"]
+    run(tool("ruff"), "check", *python, cwd=project)
+    run(tool("ruff"), "format", "--check", *python, cwd=project)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bindings", ["pybind11", "nanobind"])
+def test_bytes_guide_project_passes_lint_and_tests(
+    tmp_path: Path, bindings: str
+) -> None:
+    """Follow docs/bytes.md in a minimal project: `nox -s stubs` adds the function to the
+    stub, and `nox -s lint tests-X.Y` passes with the guide's tests."""
+    project = render(tmp_path / "fast-stats", bindings=bindings, example="minimal")
+    env = lint_env(project)
+    git("commit", "-qm", "Start from the template", cwd=project)
+    apply_tutorial(project, bindings, BYTES_GUIDE)
+    run(tool("nox"), "-s", "stubs", cwd=project, env=env)
+    git("add", "-A", cwd=project)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    output = run(
+        tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project, env=env
+    )
+    assert "Session lint was successful" in output
+    passed = re.findall(
+        r"tests/test_run_length\.py::(test_\w+)(?:\[\S*\])? PASSED", output
+    )
+    assert passed.count("test_run_length_encode_matches_python") == 6, output[-3000:]
+    assert "test_run_length_encode_refuses_str" in passed
+    assert "test_stub.py::test_stub_matches_the_compiled_module PASSED" in output
+    status = git("status", "--porcelain", cwd=project).splitlines()
+    assert sorted(line[3:] for line in status) == sorted(
+        {*BYTES_FILES, f"src/bindings/{bindings}.cpp", STUB}
+    )
+    stub = (project / STUB).read_text(encoding="utf-8")
+    assert re.search(r"def run_length_encode\(data: bytes\) -> bytes", stub), stub
 
 
 # --- the site ----------------------------------------------------------------------------

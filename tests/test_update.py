@@ -534,12 +534,13 @@ RENAME_MIGRATION = {
 
 def rename_release(template: Path) -> None:
     """Release v2.0.0 moves a generated file (content unchanged) with its migration."""
-    git(
-        "mv",
-        f"template/{RENAME_FROM}.jinja",
-        f"template/{RENAME_TO}.jinja",
-        cwd=template,
-    )
+
+    # The template's file names hold the condition of the numeric example.
+    def numeric(path: str) -> str:
+        folder, name = path.split("/")
+        return f"template/{folder}/{{% if example == 'numeric' %}}{name}{{% endif %}}.jinja"
+
+    git("mv", numeric(RENAME_FROM), numeric(RENAME_TO), cwd=template)
     set_migrations(template, [RENAME_MIGRATION])
     release(template, "v2.0.0")
 
@@ -551,12 +552,13 @@ def test_rename_without_migration_drops_user_edits(
     project = generate(template, tmp_path / "fast-stats", "v1.0.0")
     append(project / RENAME_FROM, USER_FUNCTION)
     commit_all(project, "Our own property test helper")
-    git(
-        "mv",
-        f"template/{RENAME_FROM}.jinja",
-        f"template/{RENAME_TO}.jinja",
-        cwd=template,
-    )
+
+    # The template's file names hold the condition of the numeric example.
+    def numeric(path: str) -> str:
+        folder, name = path.split("/")
+        return f"template/{folder}/{{% if example == 'numeric' %}}{name}{{% endif %}}.jinja"
+
+    git("mv", numeric(RENAME_FROM), numeric(RENAME_TO), cwd=template)
     release(template, "v2.0.0")
 
     update(project)
