@@ -724,10 +724,29 @@ def policy_symbols_table() -> str:
     return "\n".join(rows) + "\n" + note
 
 
+# The wheel the report example shows: a zig build of the default project for CPython
+# 3.11, whose newest glibc symbol is 2.16 (auditwheel then adds the 2.17 tags too).
+REPORT_WHEEL = (
+    "fast_stats-0.1.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64"
+    ".manylinux_2_28_x86_64.whl"
+)
+
+
+def wheel_report() -> str:
+    """The table `nox -s wheels` ends with, made by its own report() for REPORT_WHEEL."""
+    wheels = wheels_checks()
+    with tempfile.TemporaryDirectory(prefix="fce-report-") as tmp:
+        wheel = Path(tmp) / REPORT_WHEEL
+        wheel.write_bytes(bytes(160 * 1024))  # the size the report shows
+        table = wheels.report([wheels.WheelInfo(wheel, (2, 16))])
+    return code_block(table, "text")
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "distro-table": distro_table,
     "distro-glibc": distro_glibc_table,
     "policy-symbols": policy_symbols_table,
+    "wheel-report": wheel_report,
 }
 
 

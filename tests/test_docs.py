@@ -197,6 +197,18 @@ def test_distro_table_is_generated_from_wheels_py(
         assert table in pages[name], name
 
 
+def test_wheel_report_examples_are_what_the_report_prints(gen: ModuleType) -> None:
+    """The report shown in the tutorial and the wheels guide is made by the generated
+    tools/wheels' own report(), and the pages hold it as the site shows it (so they read
+    the same on GitHub). tests/test_wheels_zig.py checks the real run prints that header."""
+    report = gen.wheel_report()
+    for name in ("getting-started.md", "wheels.md"):
+        text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+        blocks = [m for m in gen.GEN_BLOCK.finditer(text) if m[2] == "wheel-report"]
+        assert len(blocks) == 1, name
+        assert blocks[0][3] == f"\n{report}\n", f"docs/{name}: regenerate its report"
+
+
 def test_changelog_page_links_stay_inside_the_site(pages: dict[str, str]) -> None:
     page = pages["changelog.md"]
     assert "](docs/" not in page

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     QUESTIONS,
+    ROOT,
     cpp_sources,
     exported_symbols,
     render,
@@ -175,6 +176,10 @@ def test_summary_table_and_clean_tree(zig_run: tuple[Path, str, set[str]]) -> No
     assert files(root) == before  # no build/ or other litter in the source tree
     table = output[output.rindex("\nwheel ") :].split("\n\nIn wheelhouse/:")[0]
     assert max(map(len, table.splitlines())) <= 100
+    # The docs show the same columns (their example comes from the same report()).
+    docs = (ROOT / "docs" / "wheels.md").read_text(encoding="utf-8")
+    header = table.strip("\n").splitlines()[0]
+    assert f"\n{header}\n" in docs, header
     rows = re.findall(r"^cp3(\d+)-", table, flags=re.MULTILINE)
     assert rows == sorted(rows, key=int)  # cp39 before cp310
 
