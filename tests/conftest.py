@@ -105,6 +105,7 @@ LONGEST_FIRST = [
     "test_newer_cpythons.py",
     "test_build.py",
     "test_sanitize.py",
+    "test_split_mode.py",
     "test_minimal.py",
     "test_vendored.py",
     "test_docs.py",

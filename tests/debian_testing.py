@@ -184,13 +184,15 @@ def build_root() -> Path:
 
 @contextlib.contextmanager
 def mounted_proc(root: Path) -> Iterator[None]:
-    """/proc mounted in the root for the block (pytest and multiprocessing read it)."""
+    """/proc mounted in the root for the block (pytest and multiprocessing read it); one
+    block at a time on this machine, so that no run unmounts another's /proc."""
     proc = root / "proc"
-    _run("mount /proc", ["mount", "-t", "proc", "proc", str(proc)])
-    try:
-        yield
-    finally:
-        _run("umount /proc", ["umount", "--lazy", str(proc)])
+    with _lock("proc"):
+        _run("mount /proc", ["mount", "-t", "proc", "proc", str(proc)])
+        try:
+            yield
+        finally:
+            _run("umount /proc", ["umount", "--lazy", str(proc)])
 
 
 def run_in_root(root: Path, *command: str) -> subprocess.CompletedProcess[str]:
@@ -246,10 +248,15 @@ def _run_checked(root: Path, step: str, *command: str) -> str:
 
 
 @contextlib.contextmanager
-def _lock() -> Iterator[None]:
-    """One build at a time on this machine."""
+def _lock(purpose: str = "build") -> Iterator[None]:
+    """One build (or one run with /proc mounted) at a time on this machine."""
     cache_dir().mkdir(parents=True, exist_ok=True)
-    with (cache_dir() / f"debian-{VERSION}.lock").open("a") as handle:
+    name = (
+        f"debian-{VERSION}.lock"
+        if purpose == "build"
+        else f"debian-{VERSION}.{purpose}.lock"
+    )
+    with (cache_dir() / name).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -74,6 +74,35 @@ CASES = [
         {"bindings": "nanobind", "python_min": "3.9"},
         "nanobind 3 needs CPython 3.10 or newer, but python_min is 3.9",
     ),
+    # example=minimal and split_mode need the include layout (projects made from 0.3.0).
+    (
+        {"example": "minimal", "cpp_layout": "flat"},
+        "example=minimal needs the include/ layout",
+    ),
+    (
+        {"split_mode": "true", "bindings": "nanobind", "python_min": "3.10"},
+        "split_mode needs bindings=nanobind and stable_abi=true",
+    ),
+    (
+        {
+            "manylinux": "manylinux2014",
+            "bindings": "nanobind",
+            "python_min": "3.10",
+            "stable_abi": "true",
+            "split_mode": "true",
+        },
+        "split_mode needs manylinux_2_28 or newer",
+    ),
+    (
+        {
+            "cpp_layout": "split",
+            "bindings": "nanobind",
+            "python_min": "3.10",
+            "stable_abi": "true",
+            "split_mode": "true",
+        },
+        "split_mode needs the include/ layout",
+    ),
     ({"python_min": "3.8"}, "Invalid choice"),
     ({"license": "GPL-3.0"}, "Invalid choice"),
     ({"manylinux": "manylinux1"}, "Invalid choice"),

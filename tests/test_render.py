@@ -103,6 +103,14 @@ AWKWARD = {
     "author_email": "o'brien+fast.stats@example.com",
     "url": "https://example.com/project",
 }
+# nanobind's split mode, its stable ABI from 3.10 and from a later python_min.
+SPLIT_MODE = {
+    "python_min": "3.10",
+    "bindings": "nanobind",
+    "stable_abi": True,
+    "split_mode": True,
+}
+SPLIT_MODE_MINIMAL = {**SPLIT_MODE, "python_min": "3.13", "example": "minimal"}
 # The minimal example's lines with the longest names, on the oldest CPython.
 AWKWARD_MINIMAL = {**AWKWARD, "python_min": "3.9", "example": "minimal"}
 AWKWARD_NANOBIND = {
@@ -124,9 +132,18 @@ def combo_id(data: dict[str, Any]) -> str:
 
 @pytest.fixture(
     scope="module",
-    params=[*COMBINATIONS, AWKWARD, AWKWARD_MINIMAL, AWKWARD_NANOBIND],
+    params=[
+        *COMBINATIONS,
+        SPLIT_MODE,
+        SPLIT_MODE_MINIMAL,
+        AWKWARD,
+        AWKWARD_MINIMAL,
+        AWKWARD_NANOBIND,
+    ],
     ids=[
         *map(combo_id, COMBINATIONS),
+        "split-mode",
+        "split-mode-minimal",
         "awkward",
         "awkward-minimal",
         "awkward-nanobind",
@@ -309,6 +326,10 @@ def test_answers_file_records_every_answer(
         for name, q in QUESTIONS.items()
         if name not in COMPUTED
         and (name != "stable_abi" or answers.get("bindings") == "nanobind")
+        and (
+            name != "split_mode"
+            or (answers.get("stable_abi", False) and answers["cpp_layout"] == "include")
+        )
         and (name != "example" or answers["cpp_layout"] == "include")
     }
     assert asked <= answers.keys()
@@ -361,19 +382,29 @@ def test_bindings_follow_choice(project: tuple[Path, dict[str, Any]]) -> None:
     cmake = (root / "CMakeLists.txt").read_text(encoding="utf-8")
     add_module = re.search(rf"{bindings}_add_module\(([^)]*)\)", cmake)
     assert add_module, cmake
-    assert ("STABLE_ABI" in add_module[1].split()) is stable_abi
+    split = data.get("split_mode", False)
+    # Split mode: the stable ABI comes with BACKEND_MODULE (NB_STATIC on 3.14t).
+    assert ("STABLE_ABI" in add_module[1].split()) is (stable_abi and not split)
+    assert ("BACKEND_MODULE nanobind_backend" in cmake) is split
     if legacy:
         assert ("nanobind_add_stub(" in cmake) is (bindings == "nanobind")
         assert ("pybind11_stubgen" in cmake) is (bindings == "pybind11")
         assert ("pybind11-stubgen" in requires) is (bindings == "pybind11")
     else:
         assert "stub" not in cmake.lower()
+        nanobind = "nanobind>=3.1.0" if split else "nanobind>=3.0.1"
         assert pyproject["build-system"]["requires"] == [
             "scikit-build-core>=1.0",
-            "nanobind>=3.0.1" if bindings == "nanobind" else "pybind11>=3.0",
+            nanobind if bindings == "nanobind" else "pybind11>=3.0",
         ]
     py_api = pyproject["tool"]["scikit-build"].get("wheel", {}).get("py-api")
-    assert py_api == ("cp312" if stable_abi else None)
+    minor = int(
+        data.get("python_min", QUESTIONS["python_min"]["default"]).split(".")[1]
+    )
+    split_api = f"cp3{max(10, minor)}"
+    assert py_api == (split_api if split else "cp312" if stable_abi else None)
+    backend = [d for d in pyproject["project"]["dependencies"] if "backend" in d]
+    assert backend == (["nanobind-backend>=1.0.0"] if split else [])
 
 
 def test_example_follows_choice(project: tuple[Path, dict[str, Any]]) -> None:
@@ -383,7 +414,10 @@ def test_example_follows_choice(project: tuple[Path, dict[str, Any]]) -> None:
     example = data.get("example", "numeric")
     module = data.get("module_name", "fast_stats")
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    dependencies = pyproject["project"]["dependencies"]
+    # nanobind's split mode adds nanobind-backend (test_bindings_follow_choice).
+    dependencies = [
+        d for d in pyproject["project"]["dependencies"] if "nanobind-backend" not in d
+    ]
     noxfile = (root / "noxfile.py").read_text(encoding="utf-8")
     assert (root / "tools" / "bench.py").is_file() is (example == "numeric")
     assert ("def bench(" in noxfile) is (example == "numeric")

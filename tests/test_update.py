@@ -524,6 +524,42 @@ def test_project_made_before_the_example_question_records_numeric(
     assert not list(project.rglob("*.rej"))
 
 
+NANOBIND_ABI3 = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
+
+
+def test_nanobind_project_keeps_split_mode_off_then_turns_it_on(tmp_path: Path) -> None:
+    """A nanobind stable-ABI project made before `split_mode` existed updates to what a
+    fresh render with split_mode false gives; `--data split_mode=true` then switches its
+    build to split mode, with no --trust."""
+    introduced = run(
+        "git", "log", "--format=%H", "-S", "split_mode:", "--", "copier.yml", cwd=ROOT
+    ).split()
+    assert introduced, "no commit of copier.yml introduces split_mode"
+    before = run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
+    project = generate(ROOT, tmp_path / "fast-stats", before, **NANOBIND_ABI3)
+    assert "split_mode" not in recorded_answers(project)
+
+    update(project, vcs_ref="HEAD")
+
+    assert recorded_answers(project)["split_mode"] is False
+    fresh, updated = files(render(tmp_path / "fresh", **NANOBIND_ABI3)), files(project)
+    assert updated.keys() == fresh.keys()
+    for name, content in fresh.items():
+        if name != ".copier-answers.yml":
+            assert updated[name] == content, name
+    commit_all(project, "Updated")
+
+    update(project, vcs_ref="HEAD", data={"split_mode": True})  # unsafe=False
+
+    assert recorded_answers(project)["split_mode"] is True
+    cmake = (project / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert "BACKEND_MODULE nanobind_backend" in cmake
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"nanobind-backend>=1.0.0"' in pyproject
+    assert 'wheel.py-api = "cp310"' in pyproject
+    assert not list(project.rglob("*.rej"))
+
+
 RENAME_FROM, RENAME_TO = "tests/test_properties.py", "tests/test_property_based.py"
 RENAME_MIGRATION = {
     "version": "2.0.0",

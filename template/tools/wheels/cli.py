@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import POLICY_GLIBC, check_wheel, guard_static_glibc, report
-from .common import ARCHES, WHEELHOUSE, Tests, WheelError, fail, version_key
+from .common import (
+    ARCHES,
+    WHEELHOUSE,
+    Tests,
+    WheelError,
+    fail,
+    version_key,
+    zig_problem,
+)
 from .container import ENGINES, container_wheels, engine_name, engine_problem
 from .zig import zig_wheels
 
@@ -174,6 +182,9 @@ def parse_args(argv: list[str]) -> Settings:
 
 def choose_route(settings: Settings) -> str | None:
     """The container engine to run cibuildwheel with, or None for the zig route."""
+    no_zig = zig_problem()
+    if settings.backend == "zig" and no_zig:
+        fail(f"--backend zig: {no_zig}")
     if settings.backend == "zig":
         why = f"{settings.chosen_by} asks for it" if settings.chosen_by else "asked for"
         print(f"Backend: zig ({why})", flush=True)
@@ -197,10 +208,9 @@ def choose_route(settings: Settings) -> str | None:
             f"which is for the container route: install and start one, or build with zig "
             f"(--backend zig) without {settings.chosen_by}"
         )
-    if settings.backend == "container":
-        fail(
-            "no working container engine (docker or podman): install and start one, or use --backend zig"
-        )
+    if settings.backend == "container" or no_zig:
+        hint = no_zig or "install and start one, or use --backend zig"
+        fail(f"no working container engine (docker or podman): {hint}")
     print("Backend: zig (no working docker or podman)", flush=True)
     return None
 

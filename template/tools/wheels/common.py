@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -28,6 +29,19 @@ class WheelError(Exception):
 
 def fail(step: str, log: str = "") -> NoReturn:
     raise WheelError(step, log)
+
+
+def zig_problem() -> str | None:
+    """Why zig cannot build this project, or None: nanobind's split mode needs libstdc++
+    (nanobind/nb_defs.h stops on ELF with any other), and zig links LLVM's libc++."""
+    cmake = (PROJECT / "CMakeLists.txt").read_text(encoding="utf-8")
+    if not re.search(r"nanobind_add_module\([^)]*\bBACKEND_MODULE\b", cmake):
+        return None
+    return (
+        "nanobind's split mode (BACKEND_MODULE in CMakeLists.txt) needs libstdc++, which zig "
+        "does not link: build in the manylinux image instead, with docker or podman running "
+        "(nox -s wheels -- --backend container)"
+    )
 
 
 def run(
