@@ -327,6 +327,23 @@ def apply_tutorial(project: Path, bindings: str, page: Path = TUTORIAL) -> list[
     return changed
 
 
+def follow_in_git(project: Path, bindings: str, page: Path) -> tuple[str, str]:
+    """Follow a page's steps in a project kept in git, then `nox -s stubs`, and `nox -s
+    lint tests-X.Y -- -v` on this CPython; that output, and X.Y."""
+    # git init with every file added; the hooks come from the offline store.
+    env = lint_env(project)
+    git("commit", "-qm", "Start from the template", cwd=project)
+    apply_tutorial(project, bindings, page)
+    run(tool("nox"), "-s", "stubs", cwd=project, env=env)
+    # The hooks check the files git tracks, the new test too.
+    git("add", "-A", cwd=project)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    output = run(
+        tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project, env=env
+    )
+    return output, version
+
+
 @pytest.mark.parametrize("bindings", ["pybind11", "nanobind"])
 def test_tutorial_edits_apply_to_a_generated_project(
     tmp_path: Path, bindings: str
@@ -363,17 +380,7 @@ def test_tutorial_project_passes_lint_and_tests(tmp_path: Path, bindings: str) -
     """Follow the tutorial in a project kept in git: `nox -s stubs` writes `scale` into the
     stub, `nox -s lint tests-X.Y` passes with the new tests, and five files changed."""
     project = render(tmp_path / "fast-stats", bindings=bindings)
-    # git init with every file added; the hooks come from the offline store.
-    env = lint_env(project)
-    git("commit", "-qm", "Start from the template", cwd=project)
-    apply_tutorial(project, bindings)
-    run(tool("nox"), "-s", "stubs", cwd=project, env=env)
-    # The hooks check the files git tracks, the new test too.
-    git("add", "-A", cwd=project)
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    output = run(
-        tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project, env=env
-    )
+    output, version = follow_in_git(project, bindings, TUTORIAL)
     assert "Session lint was successful" in output
     assert f"Session tests-{version} was successful" in output
     for test in (
@@ -424,15 +431,7 @@ def test_bytes_guide_project_passes_lint_and_tests(
     """Follow docs/bytes.md in a minimal project: `nox -s stubs` adds the function to the
     stub, and `nox -s lint tests-X.Y` passes with the guide's tests."""
     project = render(tmp_path / "fast-stats", bindings=bindings, example="minimal")
-    env = lint_env(project)
-    git("commit", "-qm", "Start from the template", cwd=project)
-    apply_tutorial(project, bindings, BYTES_GUIDE)
-    run(tool("nox"), "-s", "stubs", cwd=project, env=env)
-    git("add", "-A", cwd=project)
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    output = run(
-        tool("nox"), "-s", "lint", f"tests-{version}", "--", "-v", cwd=project, env=env
-    )
+    output, _ = follow_in_git(project, bindings, BYTES_GUIDE)
     assert "Session lint was successful" in output
     passed = re.findall(
         r"tests/test_run_length\.py::(test_\w+)(?:\[\S*\])? PASSED", output

@@ -441,15 +441,30 @@ def test_new_project_keeps_its_folders_through_updates(
     assert sorted(status(project)) == [" M .copier-answers.yml", " M .gitignore"]
 
 
+def commit_before(text: str) -> str:
+    """The template's last commit before copier.yml had `text` (a question's choice or
+    name, say): what projects made from the main branch then were made from."""
+    introduced = run(
+        "git", "log", "--format=%H", "-S", text, "--", "copier.yml", cwd=ROOT
+    ).split()
+    assert introduced, f"no commit of copier.yml introduces {text!r}"
+    return run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
+
+
+def assert_like_fresh(project: Path, fresh: Path) -> None:
+    """An updated project holds what a fresh render with its answers holds, answers aside."""
+    updated, rendered = files(project), files(fresh)
+    assert updated.keys() == rendered.keys()
+    for name, content in rendered.items():
+        if name != ".copier-answers.yml":
+            assert updated[name] == content, name
+    assert not list(project.rglob("*.rej"))
+
+
 def commit_before_include_layout() -> str:
     """The template's last commit before new projects got include/ and src/lib/: projects
     made from the main branch then have src/core/ and src/bindings/ (cpp_layout: split)."""
-    introduced = run(
-        "git", "log", "--format=%H", "-S", "include (include/<module>/", "--", "copier.yml",
-        cwd=ROOT,
-    ).split()  # fmt: skip
-    assert introduced, "no commit of copier.yml introduces the include layout"
-    return run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
+    return commit_before("include (include/<module>/")
 
 
 BINDINGS_EDIT = "\n// The project's own binding notes.\n"
@@ -487,22 +502,13 @@ def test_project_made_before_include_keeps_its_cpp_package_and_tests(
     assert '"pre-commit", "run", "--all-files"' in after["noxfile.py"].decode()
 
 
-def commit_before_example_question() -> str:
-    """The template's last commit before copier.yml asked `example` (numeric or minimal)."""
-    introduced = run(
-        "git", "log", "--format=%H", "-S", "minimal (two small functions", "--", "copier.yml",
-        cwd=ROOT,
-    ).split()  # fmt: skip
-    assert introduced, "no commit of copier.yml introduces the example question"
-    return run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
-
-
 def test_project_made_before_the_example_question_records_numeric(
     tmp_path: Path,
 ) -> None:
     """An update from before `example` existed records numeric, keeps the user's C++,
     package and tests, and gives what a fresh render with the same answers gives."""
-    project = generate(ROOT, tmp_path / "fast-stats", commit_before_example_question())
+    before = commit_before("minimal (two small functions")  # the example question
+    project = generate(ROOT, tmp_path / "fast-stats", before)
     assert "example" not in recorded_answers(project)
     append(project / "src" / "lib" / "kernels.cpp", KERNEL_EDIT)
     commit_all(project, "Our own C++ work")
@@ -512,44 +518,34 @@ def test_project_made_before_the_example_question_records_numeric(
     assert recorded_answers(project)["example"] == "numeric"
     kernels = (project / "src" / "lib" / "kernels.cpp").read_text(encoding="utf-8")
     assert kernels.endswith(KERNEL_EDIT)
-    # The rest is the fresh render's, the user's edit aside.
-    fresh, updated = files(render(tmp_path / "fresh")), files(project)
-    updated["src/lib/kernels.cpp"] = updated["src/lib/kernels.cpp"].removesuffix(
-        KERNEL_EDIT.encode()
-    )
-    assert updated.keys() == fresh.keys()
-    for name, content in fresh.items():
-        if name != ".copier-answers.yml":
-            assert updated[name] == content, name
-    assert not list(project.rglob("*.rej"))
+    # The rest is the fresh render's, once the user's edit is taken out.
+    kernels_path = project / "src" / "lib" / "kernels.cpp"
+    kernels_path.write_text(kernels.removesuffix(KERNEL_EDIT), encoding="utf-8")
+    assert_like_fresh(project, render(tmp_path / "fresh"))
 
 
 NANOBIND_ABI3 = {"python_min": "3.10", "bindings": "nanobind", "stable_abi": True}
 
 
-def test_nanobind_project_keeps_split_mode_off_then_turns_it_on(tmp_path: Path) -> None:
+def test_nanobind_project_made_before_split_mode_keeps_it_off(tmp_path: Path) -> None:
     """A nanobind stable-ABI project made before `split_mode` existed updates to what a
-    fresh render with split_mode false gives; `--data split_mode=true` then switches its
-    build to split mode, with no --trust."""
-    introduced = run(
-        "git", "log", "--format=%H", "-S", "split_mode:", "--", "copier.yml", cwd=ROOT
-    ).split()
-    assert introduced, "no commit of copier.yml introduces split_mode"
-    before = run("git", "rev-parse", f"{introduced[-1]}^", cwd=ROOT).strip()
+    fresh render with split_mode false gives."""
+    before = commit_before("split_mode:")
     project = generate(ROOT, tmp_path / "fast-stats", before, **NANOBIND_ABI3)
     assert "split_mode" not in recorded_answers(project)
 
     update(project, vcs_ref="HEAD")
 
     assert recorded_answers(project)["split_mode"] is False
-    fresh, updated = files(render(tmp_path / "fresh", **NANOBIND_ABI3)), files(project)
-    assert updated.keys() == fresh.keys()
-    for name, content in fresh.items():
-        if name != ".copier-answers.yml":
-            assert updated[name] == content, name
-    commit_all(project, "Updated")
+    assert_like_fresh(project, render(tmp_path / "fresh", **NANOBIND_ABI3))
 
-    update(project, vcs_ref="HEAD", data={"split_mode": True})  # unsafe=False
+
+def test_split_mode_turned_on_by_update(template: Path, tmp_path: Path) -> None:
+    """`copier update --data split_mode=true` switches the build to split mode, with no
+    --trust."""
+    project = generate(template, tmp_path / "fast-stats", "v1.0.0", **NANOBIND_ABI3)
+
+    update(project, data={"split_mode": True})  # unsafe=False
 
     assert recorded_answers(project)["split_mode"] is True
     cmake = (project / "CMakeLists.txt").read_text(encoding="utf-8")
