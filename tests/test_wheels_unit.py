@@ -208,20 +208,6 @@ def test_report_fits_100_columns_in_version_order(
     assert infos[2].path.name in lines  # every file named in full, on a line of its own
 
 
-def test_report_says_which_cpythons_an_abi3_wheel_serves(
-    wheels: ModuleType, tmp_path: Path
-) -> None:
-    infos = []
-    for tags in ("cp310-abi3", "cp314-cp314t"):
-        path = tmp_path / f"fast_stats-0.1.0-{tags}-manylinux_2_28_x86_64.whl"
-        path.write_bytes(b"x" * 2048)
-        infos.append(wheels.checks.WheelInfo(path, (2, 17)))
-    lines = wheels.checks.report(infos).splitlines()
-    assert "cp310-abi3 serves CPython 3.10 and newer (not free-threaded)" in lines
-    assert not [line for line in lines if "cp314t" in line and "serves" in line]
-    assert max(map(len, lines)) <= 100
-
-
 def test_unsupported_python_is_refused(project: Path) -> None:
     proc = script(project, "--python", "3.8")
     assert proc.returncode == 2

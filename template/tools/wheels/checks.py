@@ -171,14 +171,6 @@ def report(infos: list[WheelInfo]) -> str:
             *(" " * len(head) + w for w in wrapped[1:]),
         ]
     lines.insert(1, "-" * max(map(len, lines)))
-    # An abi3 wheel serves its CPython and every later one but the free-threaded builds.
-    for info in sorted(infos, key=report_key):
-        python_tag, abi_tag = info.path.stem.split("-")[-3:-1]
-        if abi_tag == "abi3":
-            oldest = f"3.{python_tag[3:]}"
-            lines.append(
-                f"{python_tag}-abi3 serves CPython {oldest} and newer (not free-threaded)"
-            )
     lines += [
         "",
         "In wheelhouse/:",
