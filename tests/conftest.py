@@ -255,6 +255,18 @@ def cpp_sources(root: Path) -> CppSources:
     )
 
 
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in a file (a test precondition if absent)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path} should contain {old!r} once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(text)
+
+
 def run(*args: str | Path, cwd: Path | None = None, **kwargs: Any) -> str:
     """Run a command; on failure show its whole output in the test report."""
     proc = subprocess.run(
@@ -366,16 +378,22 @@ def declared_floors(root: Path) -> dict[str, Version]:
     }
 
 
+def passed_tests(output: str) -> int:
+    """How many tests pytest's summary line in `output` says passed; none may have failed
+    or been skipped."""
+    summary = re.search(r"=+ (\d+) passed(?:, (\d+) \w+)* in ", output)
+    assert summary, output[-2000:]
+    assert "failed" not in summary.group(0)
+    assert "skipped" not in summary.group(0)
+    return int(summary.group(1))
+
+
 def assert_tests_passed(output: str, version: str, at_least: int = 70) -> None:
     """The nox session tests-VERSION ran the project's tests: at_least or more, all passed."""
     assert f"Session tests-{version} was successful" in output
     section = output.split(f"Running session tests-{version}", 1)[1]
     section = section.split("Session tests-", 1)[0]
-    summary = re.search(r"=+ (\d+) passed(?:, (\d+) \w+)* in ", section)
-    assert summary, section[-2000:]
-    assert int(summary.group(1)) >= at_least
-    assert "failed" not in summary.group(0)
-    assert "skipped" not in summary.group(0)
+    assert passed_tests(section) >= at_least
 
 
 def exported_symbols(extension: Path) -> set[str]:
@@ -392,6 +410,30 @@ def exported_symbols(extension: Path) -> set[str]:
             return exported_symbols(extension)
     listing = run("nm", "-D", "--defined-only", "--format=just-symbols", extension)
     return set(listing.split())
+
+
+# The libraries of glibc itself that a module may link.
+GLIBC_LIBRARIES = {
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+}
+
+
+def assert_needs_glibc_alone(wheel: Path, glibc_minor: int) -> None:
+    """auditwheel's verdict on an x86_64 wheel is manylinux_2_N with N <= glibc_minor, the
+    wheel links glibc dynamically and nothing else (its C++ library is inside it), and
+    nothing was grafted into it."""
+    shown = json.loads(run(tool("auditwheel"), "show", "--json", wheel))
+    verdict = re.fullmatch(r"manylinux_2_(\d+)_x86_64", shown["overall_tag"])
+    assert verdict, shown["overall_tag"]
+    assert int(verdict[1]) <= glibc_minor, shown["overall_tag"]
+    assert "libc.so.6" in shown["versioned_symbols"]
+    assert set(shown["versioned_symbols"]) <= GLIBC_LIBRARIES, shown
+    with zipfile.ZipFile(wheel) as zf:
+        assert not [n for n in zf.namelist() if ".libs/" in n]  # nothing grafted
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -276,7 +276,7 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def _pip_download(
+def pip_download(
     dest: Path, version: str, *requirements: str, deps: bool = True
 ) -> None:
     """Wheels for CPython `version` on manylinux x86_64, downloaded on the host into dest."""
@@ -293,7 +293,7 @@ def _add_wheels(root: Path) -> None:
     wheels = root / "wheels"
     wheels.mkdir()
     for version in PYTHONS:
-        _pip_download(wheels, version, *WHEEL_PACKAGES)
+        pip_download(wheels, version, *WHEEL_PACKAGES)
         # Debian's python3.X has no pip of its own (python3-pip is for the default CPython);
         # a venv has the one ensurepip bundles.
         venv = f"/tmp/pip-check-{version}"
@@ -312,7 +312,7 @@ def _add_wheels(root: Path) -> None:
             if not found:
                 msg = f"the offline install check with python{version} failed:\n{proc.stdout}"
                 raise RootBuildError(msg)
-            _pip_download(wheels, version, found.group(1).strip(), deps=False)
+            pip_download(wheels, version, found.group(1).strip(), deps=False)
         else:
             msg = f"/wheels still incomplete after {MAX_MISSING_ROUNDS} rounds:\n{proc.stdout}"
             raise RootBuildError(msg)

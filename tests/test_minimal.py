@@ -3,7 +3,6 @@ tested and made into a zig wheel by its own nox sessions."""
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     QUESTIONS,
+    assert_needs_glibc_alone,
     assert_tests_passed,
     exported_symbols,
     nox_lint_tests_build,
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.slow
 OLDEST, NEWEST = QUESTIONS["python_min"]["default"], "3.13"
 # The project's own tests: add's cases and refusals, adler32 against zlib, the stub.
 OWN_TESTS = 19
-# The libraries of glibc itself that a module may link.
-GLIBC_LIBRARIES = {
-    "libc.so.6",
-    "libm.so.6",
-    "libpthread.so.0",
-    "libdl.so.2",
-    "librt.so.1",
-}
 
 
 @pytest.fixture(scope="module", params=["pybind11", "nanobind"])
@@ -85,13 +77,5 @@ def test_zig_wheel_is_manylinux_and_exports_its_entry_point_alone(
     assert re.search(
         rf"--> test {re.escape(wheel.name)}\n\s+=+ {OWN_TESTS} passed", output
     )
-    shown = json.loads(run(tool("auditwheel"), "show", "--json", wheel))
-    verdict = re.fullmatch(r"manylinux_2_(\d+)_x86_64", shown["overall_tag"])
-    assert verdict, shown["overall_tag"]
-    assert int(verdict[1]) <= 28
-    # glibc alone, linked dynamically: libstdc++ is zig's libc++, linked in statically.
-    assert "libc.so.6" in shown["versioned_symbols"]
-    assert set(shown["versioned_symbols"]) <= GLIBC_LIBRARIES, shown
-    with zipfile.ZipFile(wheel) as zf:
-        assert not [n for n in zf.namelist() if ".libs/" in n]  # nothing grafted
+    assert_needs_glibc_alone(wheel, 28)  # libc++ is zig's, linked in statically
     assert exported_symbols(wheel) == {"PyInit__core"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import debian_testing
 import pytest
-from conftest import render, run, tool
+from conftest import passed_tests, render, run, tool
 from test_newer_cpythons import debian_root
 
 if sys.version_info >= (3, 11):
@@ -69,15 +69,6 @@ def extension(wheel: Path) -> bytes:
         return zf.read(name)
 
 
-def pytest_summary(output: str) -> int:
-    """The number of tests that passed, when none failed and none was skipped."""
-    summary = re.search(r"=+ (\d+) passed(?:, (\d+) \w+)* in ", output)
-    assert summary, output[-3000:]
-    assert "failed" not in summary[0]
-    assert "skipped" not in summary[0]
-    return int(summary[1])
-
-
 def test_one_cp310_abi3_wheel_clean_under_abi3audit(
     split_project: tuple[Path, Path],
 ) -> None:
@@ -94,11 +85,7 @@ def test_wheel_holds_bindings_but_not_nanobinds_runtime(
     assert RUNTIME_MARKER not in module
     assert b"nanobind_backend" in module  # the backend it imports
     # The marker is real: the backend's own library carries it.
-    run(
-        sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-        "--python-version=3.11", "--platform=manylinux_2_28_x86_64",
-        "nanobind-backend>=1.0.0", "-d", tmp_path,
-    )  # fmt: skip
+    debian_testing.pip_download(tmp_path, "3.11", "nanobind-backend>=1.0.0", deps=False)
     (backend,) = tmp_path.glob("nanobind_backend-*.whl")
     assert RUNTIME_MARKER in extension(backend)
 
@@ -125,7 +112,7 @@ def test_project_tests_pass_on_host_cpython(
     output = run(
         python, "-m", "pytest", root / "tests", "-p", "no:cacheprovider", cwd=tmp_path
     )
-    assert pytest_summary(output) >= 70
+    assert passed_tests(output) >= 70
 
 
 def test_project_tests_pass_on_314_and_315(
@@ -137,11 +124,9 @@ def test_project_tests_pass_on_314_and_315(
     # nanobind-backend's wheels for both CPythons (and nanobind 3.1, the stub test's
     # generator), into the root's offline wheel folder.
     for version in debian_testing.PYTHONS:
-        run(
-            sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-            "--only-binary=:all:", f"--python-version={version}",
-            "--platform=manylinux_2_28_x86_64", "nanobind-backend>=1.0.0",
-            "nanobind>=3.1.0", "-d", debian / "wheels",
+        debian_testing.pip_download(
+            debian / "wheels", version, "nanobind-backend>=1.0.0", "nanobind>=3.1.0",
+            deps=False,
         )  # fmt: skip
     shutil.copy2(wheel, debian / inside.lstrip("/") / wheel.name)
     for version in debian_testing.PYTHONS:
@@ -163,7 +148,7 @@ def test_project_tests_pass_on_314_and_315(
         for step in steps:
             proc = debian_testing.run_in_root(debian, *step)
             assert proc.returncode == 0, (version, step, proc.stdout[-3000:])
-        assert pytest_summary(proc.stdout) >= 70, version
+        assert passed_tests(proc.stdout) >= 70, version
 
 
 def test_zig_route_refuses_and_names_libstdcxx(

@@ -18,7 +18,17 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_DATA, ROOT, git, recorded_answers, render, run, tool
+from conftest import (
+    DEFAULT_DATA,
+    ROOT,
+    append,
+    edit,
+    git,
+    recorded_answers,
+    render,
+    run,
+    tool,
+)
 from copier.errors import UnsafeTemplateError
 from packaging.version import Version
 from precommit_offline import offline_env
@@ -73,18 +83,6 @@ def release(repo: Path, tag: str) -> None:
     """Commit every change in the template copy and tag it as a release."""
     commit_all(repo, f"Release {tag}")
     git("tag", tag, cwd=repo)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    """Replace the one occurrence of `old` in a file (a test precondition if absent)."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{path} should contain {old!r} once"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def append(path: Path, text: str) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        f.write(text)
 
 
 def files(root: Path) -> dict[str, bytes]:

@@ -4,7 +4,6 @@ linted, tested, built, made into a zig wheel and run under the sanitizers."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import tarfile
@@ -15,6 +14,9 @@ import pytest
 from conftest import (
     QUESTIONS,
     ROOT,
+    append,
+    assert_needs_glibc_alone,
+    edit,
     exported_symbols,
     lint_env,
     render,
@@ -138,16 +140,6 @@ def docs_code_blocks(language: str) -> list[str]:
     ]
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, (path, old)
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def append(path: Path, text: str) -> None:
-    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
-
-
 def vendor_tinyc(root: Path) -> None:
     """The docs' steps, in a minimal pybind11 project, and a function that uses it."""
     library = root / "third_party" / "tinyc"
@@ -158,13 +150,8 @@ def vendor_tinyc(root: Path) -> None:
     cmake = root / "CMakeLists.txt"
     edit(cmake, "LANGUAGES CXX)", "LANGUAGES C CXX)")
     (block,) = docs_code_blocks("cmake")
-    edit(cmake, "add_library(fast_stats STATIC src/lib/fast_stats.cpp)\n", "")
-    edit(
-        cmake,
-        "target_include_directories(fast_stats PUBLIC include)\n",
-        "add_library(fast_stats STATIC src/lib/fast_stats.cpp)\n"
-        "target_include_directories(fast_stats PUBLIC include)\n" + block,
-    )
+    core = "add_library(fast_stats STATIC src/lib/fast_stats.cpp)\n"
+    edit(cmake, core, core + block)  # "After add_library(fast_stats ...)"
     (toml,) = docs_code_blocks("toml")
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
@@ -270,11 +257,7 @@ def test_zig_wheel_needs_glibc_alone_and_hides_the_library(
     root, _, output = vendored
     (wheel,) = (root / "wheelhouse").glob("*.whl")
     assert re.search(rf"--> test {re.escape(wheel.name)}\n\s+=+ \d+ passed", output)
-    shown = json.loads(run(tool("auditwheel"), "show", "--json", wheel))
-    assert re.fullmatch(r"manylinux_2_(\d+)_x86_64", shown["overall_tag"]), shown
-    assert "libc.so.6" in shown["versioned_symbols"]
-    glibc = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1"}
-    assert set(shown["versioned_symbols"]) <= glibc, shown
+    assert_needs_glibc_alone(wheel, 28)
     assert exported_symbols(wheel) == {"PyInit__core"}  # no tinyc_fnv1a
 
 
