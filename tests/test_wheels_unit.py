@@ -6,7 +6,9 @@ import ast
 import os
 import subprocess
 import sys
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
@@ -452,6 +454,32 @@ def test_zig_runs_from_one_copy_per_ziglang_version(
     # A new ziglang gets a copy of its own.
     Ziglang.version = "0.17.0"
     assert zig.zig_executable(cache) == cache / "ziglang-0.17.0" / "zig"
+
+
+def test_two_runs_at_once_build_the_emulated_root_once(
+    wheels: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cold machine's first runs: two projects (or the template's tests on two workers)
+    # asked for the same root at once, and one deleted the other's half-built root.
+    cross = wheels.cross
+    monkeypatch.setattr(cross.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(cross.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    builds: list[str] = []
+
+    def slow_build(step: str, cmd: list[str]) -> str:
+        builds.append(step)
+        root = tmp_path / cross.EMULATED_RECIPE.format("arm64")
+        (root / "usr").mkdir(parents=True)
+        time.sleep(0.2)  # the other run arrives while this one builds
+        (root / ".complete").touch()
+        return ""
+
+    monkeypatch.setattr(cross, "run", slow_build)
+    with ThreadPoolExecutor(2) as pool:
+        roots = list(pool.map(lambda _: cross.emulated_root("aarch64", tmp_path), "ab"))
+    assert roots[0] == roots[1] == tmp_path / "debian-bookworm-arm64-1"
+    assert len(builds) == 1, builds
+    assert (roots[0] / "usr").is_dir()
 
 
 def test_emulated_python_runs_itself_as_argv0(

@@ -1,14 +1,17 @@
 """What every route shares: the project's paths, running a step and its error, the order of
-CPython versions, installing a route's own tools, and running the test command."""
+CPython versions, a lock on a cache entry, installing a route's own tools, and running the
+test command."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -76,6 +79,19 @@ def uv(*args: str) -> list[str]:
     """A uv command, run from this Python's uv package: the uv that nox made the session's
     venv with may not be on PATH."""
     return [sys.executable, "-m", "uv", *args]
+
+
+@contextlib.contextmanager
+def lock_entry(entry: Path) -> Iterator[bool]:
+    """Lock a cache entry (a directory that `.complete` marks as built) for this run; yield
+    True when it still has to be built. Two runs at once on a cold cache (two projects, or
+    two architectures) would otherwise build into the same directory."""
+    import fcntl  # POSIX only, as are the routes that cache roots
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with entry.with_name(f"{entry.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield not (entry / ".complete").is_file()
 
 
 def install_once(module: str, step: str, *requirements: str) -> None:

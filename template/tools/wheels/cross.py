@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .common import ARCHES, Tests, fail, run, run_tests, uv
+from .common import ARCHES, Tests, fail, lock_entry, run, run_tests, uv
 
 DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 # The emulated root: Debian bookworm's CPython 3.11 of the target. Bump the recipe when it
@@ -50,16 +50,17 @@ def emulated_root(arch: str, cache: Path) -> Path:
         f"{EMULATED_PACKAGES} {EMULATED_SUITE} {root} http://deb.debian.org/debian"
         f" && for d in {debs}/*.deb; do dpkg -x $d {root}; done && touch {root}/.complete"
     )
-    if not (root / ".complete").is_file():
-        if os.geteuid() != 0 or shutil.which("debootstrap") is None:
+    with lock_entry(root) as missing:
+        if missing and (os.geteuid() != 0 or shutil.which("debootstrap") is None):
             fail(
                 f"no {arch} root at {root} to test the wheels in; as root, run once: {script}"
             )
-        shutil.rmtree(root, ignore_errors=True)
-        run(
-            f"debootstrap {EMULATED_SUITE} for {DEBIAN_ARCH[arch]} (once, into {root})",
-            ["sh", "-c", script],
-        )
+        if missing:
+            shutil.rmtree(root, ignore_errors=True)
+            run(
+                f"debootstrap {EMULATED_SUITE} for {DEBIAN_ARCH[arch]} (once, into {root})",
+                ["sh", "-c", script],
+            )
     return root
 
 
@@ -102,16 +103,17 @@ def tests_emulated(
     requires = [*(r.strip() for r in found if "extra ==" not in r), *tests.requires]
     key = hashlib.sha256(repr((version, arch, requires)).encode()).hexdigest()[:12]
     site = tests.cache / f"test-target-{arch}-{version}-{key}"
-    if not (site / ".complete").is_file():
-        shutil.rmtree(site, ignore_errors=True)
-        install = uv(
-            "pip", "install", "--python", sys.executable, "--target", str(site)
-        )
-        install += ["--only-binary=:all:", f"--python-version={version}"]
-        install += [f"--python-platform={arch}-manylinux_2_28"]
-        step = f"install {' '.join(requires)} for CPython {version} on {arch}"
-        run(step, [*install, *requires])
-        (site / ".complete").touch()
+    with lock_entry(site) as missing:
+        if missing:
+            shutil.rmtree(site, ignore_errors=True)
+            install = uv(
+                "pip", "install", "--python", sys.executable, "--target", str(site)
+            )
+            install += ["--only-binary=:all:", f"--python-version={version}"]
+            install += [f"--python-platform={arch}-manylinux_2_28"]
+            step = f"install {' '.join(requires)} for CPython {version} on {arch}"
+            run(step, [*install, *requires])
+            (site / ".complete").touch()
     target = work / "site"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(site, target)
