@@ -86,7 +86,7 @@ def lock_entry(entry: Path) -> Iterator[bool]:
     """Lock a cache entry (a directory that `.complete` marks as built) for this run; yield
     True when it still has to be built. Two runs at once on a cold cache (two projects, or
     two architectures) would otherwise build into the same directory."""
-    import fcntl  # POSIX only, as are the routes that cache roots
+    import fcntl  # noqa: PLC0415  (POSIX only, like the routes that cache; not on Windows)
 
     entry.parent.mkdir(parents=True, exist_ok=True)
     with entry.with_name(f"{entry.name}.lock").open("a") as lock:
