@@ -11,7 +11,7 @@ only (nothing under docs/ changes):
 - reference/files.md: every generated file, why it is there, and its content;
 - changelog.md: CHANGELOG.md, with its links into docs/ made relative to the site;
 - the blocks between `<!-- gen:NAME -->` and `<!-- /gen -->` in the hand-written pages,
-  e.g. the glibc-to-distro table from `DISTRO_GLIBC` in template/tools/wheels/checks.py.
+  e.g. the glibc-to-distro table from `DISTRO_GLIBC` in template/tools/wheels/checks.py.jinja.
 
 `python docs/gen_reference.py OUT` writes the same pages under OUT, to read them without
 building the site. tests/test_docs.py checks the pages against copier.yml and rendered

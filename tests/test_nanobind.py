@@ -92,6 +92,23 @@ def test_serves(
     assert wheels.zig.serves(wheel, version) is served
 
 
+def test_report_says_which_cpythons_each_stable_abi_wheel_serves(
+    wheels: ModuleType, tmp_path: Path
+) -> None:
+    infos = []
+    for tags in ("cp312-abi3", "cp314-cp314t", "cp315-abi3t"):
+        path = tmp_path / f"fast_stats-0.1.0-{tags}-manylinux_2_28_x86_64.whl"
+        path.write_bytes(b"x")
+        infos.append(wheels.checks.WheelInfo(path, (2, 17)))
+    text = " ".join(wheels.checks.report(infos).split())
+    assert (
+        "cp312-abi3 (x86_64) serves every CPython from 3.12 on, except the free-threaded "
+        "ones cp315-abi3t (x86_64) serves every free-threaded CPython from 3.15t on"
+    ) in text
+    assert "cp314-cp314t (" not in text  # a wheel for one CPython needs no note
+    assert "nanobind-backend" not in text  # linked mode: the runtime is in the wheel
+
+
 def test_zig_route_builds_one_abi3_wheel_and_tests_it_on_each(
     wheels: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
