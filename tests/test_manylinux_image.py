@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import local_manylinux_image, unavailable
 from manylinux_image import (
+    NEWER_PYTHON,
     PYTHON,
     ImageBuildError,
     build_image,
@@ -115,6 +117,8 @@ def test_layout_python_pip_and_tools(image: str) -> None:
         f"""
         {PYTHON} -c 'import sys; print("python", *sys.version_info[:2])'
         {PYTHON[: -len("python")]}pip --version
+        {NEWER_PYTHON} -c 'import ctypes, ssl, sys, zlib; print("newer", *sys.version_info[:2])'
+        {NEWER_PYTHON} -m build --version
         auditwheel --version
         patchelf --version
         cmake --version
@@ -123,6 +127,9 @@ def test_layout_python_pip_and_tools(image: str) -> None:
     )
     assert "python 3 9" in out
     assert "(python 3.9)" in out  # pip
+    # The CPython built in the image, with the modules pip and the tests need.
+    assert "newer 3 11" in out
+    assert re.search(r"build \S+ \(/opt/python/cp311-cp311/lib/python3\.11/", out)
     assert "auditwheel 6." in out
     assert "patchelf 0." in out
     assert "cmake version" in out
