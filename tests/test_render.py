@@ -432,6 +432,7 @@ def test_example_follows_choice(project: tuple[Path, dict[str, Any]]) -> None:
     assert sorted(p.name for p in (root / "tests").iterdir()) == [
         "test_core.py",
         "test_stub.py",
+        "tsan-suppressions.txt",
     ]
     for path in root.rglob("*"):
         if path.is_file():
