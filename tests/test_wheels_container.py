@@ -108,10 +108,19 @@ def cibuildwheel_cache(cache_dir: Path) -> Path:
 
 
 def cibuildwheel_in_image(
-    request: pytest.FixtureRequest, root: Path, python_version: str
-) -> str:
-    """The project's `nox -s wheels -- --backend container` in the stand-in image, for one
-    of its CPythons, with the wheels pip needs there served from the host; its output."""
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    python_version: str,
+    **answers: str | bool,
+) -> tuple[Path, str]:
+    """A project rendered for manylinux_2_34, the image's policy, and its `nox -s wheels --
+    --backend container` in the stand-in image for one of the image's CPythons, with the
+    wheels pip needs there served from the host: the project and the session's output."""
+    root = render(
+        tmp_path_factory.mktemp("container") / "fast-stats",
+        manylinux="manylinux_2_34",
+        **answers,
+    )
     image = local_manylinux_image(
         Path(request.config.cache.mkdir("fce-manylinux-image"))
     )
@@ -152,19 +161,17 @@ def cibuildwheel_in_image(
             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
         )  # fmt: skip
     assert proc.returncode == 0, proc.stdout
-    return proc.stdout
+    return root, proc.stdout
 
 
 @pytest.fixture(scope="session")
 def container_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, str]:
-    root = render(
-        tmp_path_factory.mktemp("container") / "fast-stats",
-        manylinux="manylinux_2_34",
-        python_min=PYTHON_VERSION,  # the image's CPython 3.9
+    """The default project on the image's CPython 3.9: one cp39 wheel."""
+    return cibuildwheel_in_image(
+        request, tmp_path_factory, PYTHON_VERSION, python_min=PYTHON_VERSION
     )
-    return root, cibuildwheel_in_image(request, root, PYTHON_VERSION)
 
 
 def test_cibuildwheel_builds_repairs_and_tests_in_the_image(
@@ -243,16 +250,11 @@ def test_wheel_auditwheel_verdict_and_ownership(
 def split_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, str]:
-    """nanobind's split mode (#25) through the same route, on the image's CPython 3.11."""
-    root = render(
-        tmp_path_factory.mktemp("container-split") / "fast-stats",
-        manylinux="manylinux_2_34",
-        python_min="3.10",
-        bindings="nanobind",
-        stable_abi=True,
-        split_mode=True,
-    )
-    return root, cibuildwheel_in_image(request, root, NEWER_PYTHON_VERSION)
+    """nanobind's split mode (#25) on the image's CPython 3.11: one cp310-abi3 wheel."""
+    return cibuildwheel_in_image(
+        request, tmp_path_factory, NEWER_PYTHON_VERSION,
+        python_min="3.10", bindings="nanobind", stable_abi=True, split_mode=True,
+    )  # fmt: skip
 
 
 def test_split_mode_makes_one_repaired_abi3_wheel_audited_and_tested(
