@@ -207,9 +207,13 @@ def run_in_root(root: Path, *command: str) -> subprocess.CompletedProcess[str]:
         )
 
 
-def copy_project(root: Path, project: Path) -> str:
-    """Copy a rendered project to /root/work/NAME in the root (cleared first); that path."""
-    inside = f"{WORK}/{project.name}"
+def copy_project(root: Path, project: Path, name: str) -> str:
+    """Copy a rendered project to /root/work/NAME in the root (cleared first); that path.
+
+    NAME must be the caller's own: tests of two files may run in the root at once, and a
+    copy clears whatever was at its path (a cold run's split-mode test once deleted the
+    project whose wheels test_newer_cpythons was building)."""
+    inside = f"{WORK}/{name}"
     dest = root / inside.lstrip("/")
     shutil.rmtree(dest, ignore_errors=True)
     skip = shutil.ignore_patterns(".nox", "wheelhouse", "build", ".git")

@@ -50,9 +50,9 @@ def debian_root() -> Path:
         unavailable(f"the Debian testing root could not be built: {err}")
 
 
-def build_wheels(project: Path) -> Built:
+def build_wheels(project: Path, name: str) -> Built:
     root = debian_root()
-    inside = debian_testing.copy_project(root, project)
+    inside = debian_testing.copy_project(root, project, name)
     command = debian_testing.nox_wheels_command(inside, *PYTHONS)
     proc = debian_testing.run_in_root(root, *command)
     assert proc.returncode == 0, proc.stdout
@@ -62,14 +62,15 @@ def build_wheels(project: Path) -> Built:
 
 @pytest.fixture(scope="session")
 def default_project(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_wheels(render(tmp_path_factory.mktemp("newer") / "fast-stats"))
+    project = render(tmp_path_factory.mktemp("newer") / "fast-stats")
+    return build_wheels(project, "newer-default")
 
 
 @pytest.fixture(scope="session")
 def abi3_project(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    dest = tmp_path_factory.mktemp("newer-abi3") / "fast-stats-abi3"
+    dest = tmp_path_factory.mktemp("newer-abi3") / "fast-stats"
     render(dest, bindings="nanobind", stable_abi=True, python_min="3.12")
-    return build_wheels(dest)
+    return build_wheels(dest, "newer-abi3")
 
 
 def passing_runs(built: Built, wheel: Path) -> int:

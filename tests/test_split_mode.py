@@ -120,7 +120,7 @@ def test_project_tests_pass_on_314_and_315(
 ) -> None:
     root, wheel = split_project
     debian = debian_root()
-    inside = debian_testing.copy_project(debian, root)
+    inside = debian_testing.copy_project(debian, root, "split-mode")
     # nanobind-backend's wheels for both CPythons (and nanobind 3.1, the stub test's
     # generator), into the root's offline wheel folder.
     for version in debian_testing.PYTHONS:
