@@ -51,11 +51,12 @@ def emulated_root(arch: str, cache: Path) -> Path:
         f" && for d in {debs}/*.deb; do dpkg -x $d {root}; done && touch {root}/.complete"
     )
     with lock_entry(root) as missing:
-        if missing and (os.geteuid() != 0 or shutil.which("debootstrap") is None):
-            fail(
-                f"no {arch} root at {root} to test the wheels in; as root, run once: {script}"
-            )
         if missing:
+            if os.geteuid() != 0 or shutil.which("debootstrap") is None:
+                fail(
+                    f"no {arch} root at {root} to test the wheels in; as root, run once: "
+                    + script
+                )
             shutil.rmtree(root, ignore_errors=True)
             run(
                 f"debootstrap {EMULATED_SUITE} for {DEBIAN_ARCH[arch]} (once, into {root})",
